@@ -1,0 +1,25 @@
+/**
+ * `@tsdocker/api`: the Docker Engine API 1.50 over `node:http`, served from a `DaemonServices`.
+ *
+ * - `startApiServer(services, { hosts })` listens on unix sockets (0660, optional group) and,
+ *   when explicitly allowed, plain TCP.
+ * - `createApiHandler(services)` gives the request and upgrade handlers alone, to mount on any
+ *   `node:http` server (or to test without sockets).
+ */
+
+export { parseFilters } from './filters.js';
+export type { ErrorResponse } from './http-status.js';
+export { ApiError, errorResponseFor, statusForKind } from './http-status.js';
+export type { ApiServer, StartApiServerOptions } from './listen.js';
+export { parseHost, startApiServer } from './listen.js';
+export type { ApiLogger } from './respond.js';
+export type { ApiHandler, ApiHandlerOptions } from './server.js';
+export { createApiHandler, DEFAULT_ENGINE_VERSION } from './server.js';
+export {
+  decodeFrames,
+  encodeFrame,
+  MEDIA_TYPE_MULTIPLEXED_STREAM,
+  MEDIA_TYPE_RAW_STREAM,
+  StreamId,
+} from './stdcopy.js';
+export { API_VERSION, compareApiVersions, MIN_API_VERSION } from './version.js';

@@ -1,0 +1,452 @@
+/**
+ * Applies a Docker layer tar to a directory, after moby's archive.UnpackLayer, streaming entry by
+ * entry. Nothing outside the root is ever written, chmod'ed, chown'ed or touched:
+ * - names (and hardlink targets) are checked by `splitEntryPath`: no absolute names, no `..`;
+ *   a parent component that is a whiteout name (`.wh.x/y`) is refused too, since it can only be a
+ *   malformed whiteout;
+ * - every ancestor is checked by `RootedTree` to be a real directory: a symlinked parent is refused
+ *   (Docker resolves it inside the root instead), whether it came from a lower layer or this one;
+ * - whatever is at an entry's path is removed first (never followed), files are then created with
+ *   O_EXCL|O_NOFOLLOW and changed through their handle, directories through an O_NOFOLLOW handle.
+ */
+import { constants } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import {
+  chmod,
+  lchown,
+  link,
+  lstat,
+  lutimes,
+  mkdir,
+  open,
+  readdir,
+  realpath,
+  rm,
+  symlink,
+} from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import type { Header } from 'tar-stream';
+import { extract as tarExtract } from 'tar-stream';
+import { internal, invalidArgument, notSupported, TsdockerError } from '../errors.js';
+import { decompressStream } from './compression.js';
+import { joinEntryPath, splitEntryPath } from './entry-path.js';
+import { RootedTree } from './rooted-tree.js';
+import { makeSpecialFile, setExtendedAttributes } from './special-files.js';
+import { parseWhiteout, WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE_DIR, WHITEOUT_PREFIX } from './whiteouts.js';
+
+export type EntryType = Header['type'];
+
+export interface ExtractedEntry {
+  /** The name as written in the archive. */
+  name: string;
+  type: EntryType;
+  size: number;
+}
+
+export interface ExtractOptions {
+  /**
+   * `apply` (default): whiteout entries delete what they name in the directory, as a layer stack
+   * of plain directories needs (vfs, the naive diff). `keep`: they are written as the empty files
+   * they are, for a driver that interprets them itself.
+   */
+  whiteouts?: 'apply' | 'keep';
+  /** Called after each entry has been applied (progress reporting). */
+  onEntry?: (entry: ExtractedEntry) => void;
+}
+
+/**
+ * Extracts `tar` (plain or gzip-compressed) into `root`, which must exist. Returns the number of
+ * bytes of file content written. Errors are TsdockerErrors: invalid-argument for a malformed or
+ * unsafe archive (naming the entry), not-supported for what this machine cannot do.
+ */
+export async function extractLayer(
+  root: string,
+  tar: Readable,
+  opts: ExtractOptions = {},
+): Promise<{ bytes: number }> {
+  let canonical: string;
+  try {
+    canonical = await canonicalRoot(root);
+  } catch (err) {
+    tar.destroy();
+    throw err;
+  }
+  const extraction = new LayerExtraction(canonical, opts);
+  const source = decompressStream(tar);
+  const parser = tarExtract();
+  // The iterator must exist before any data flows: tar-stream drops entries nobody listens for.
+  const entries = parser[Symbol.asyncIterator]();
+  source.on('error', (err) => parser.destroy(err));
+  source.pipe(parser);
+  try {
+    for (let next = await entries.next(); !next.done; next = await entries.next()) {
+      await extraction.apply(next.value.header, next.value);
+      next.value.resume(); // drains what was not read, so the parser moves on
+    }
+    await extraction.finish();
+    return { bytes: extraction.bytes };
+  } catch (err) {
+    if (TsdockerError.is(err)) throw err;
+    throw invalidArgument(`invalid layer archive: ${(err as Error).message}`, err);
+  } finally {
+    parser.destroy();
+    source.destroy();
+  }
+}
+
+async function canonicalRoot(root: string): Promise<string> {
+  const canonical = await realpath(root).catch((err: unknown) => {
+    throw invalidArgument(`extraction root ${root} does not exist`, err);
+  });
+  if (!(await lstat(canonical)).isDirectory())
+    throw invalidArgument(`extraction root ${root} is not a directory`);
+  return canonical;
+}
+
+interface Metadata {
+  /** Names the entry in errors. */
+  what: string;
+  uid: number;
+  gid: number;
+  /** Permission bits including setuid, setgid and sticky. */
+  mode: number;
+  atime: Date | number;
+  mtime: Date | number;
+  xattrs: Array<[string, Buffer]>;
+}
+
+/** Directory times are set last: writing a directory's children changes its mtime. */
+interface PendingDirTimes {
+  parts: string[];
+  atime: Date | number;
+  mtime: Date | number;
+}
+
+const FILE_CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+const DIR_OPEN_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+const isNotFound = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
+
+class LayerExtraction {
+  bytes = 0;
+  private readonly tree: RootedTree;
+  private readonly whiteouts: 'apply' | 'keep';
+  private readonly onEntry: ((entry: ExtractedEntry) => void) | undefined;
+  /** Paths written by this layer and their ancestors: an opaque directory keeps these. */
+  private readonly unpacked = new Set<string>();
+  private readonly pendingDirTimes: PendingDirTimes[] = [];
+
+  constructor(root: string, opts: ExtractOptions) {
+    this.tree = new RootedTree(root);
+    this.whiteouts = opts.whiteouts ?? 'apply';
+    this.onEntry = opts.onEntry;
+  }
+
+  async apply(header: Header, body: AsyncIterable<unknown>): Promise<void> {
+    const what = `layer entry "${header.name}"`;
+    try {
+      const applied = await this.applyEntry(header, body, what);
+      if (applied) this.onEntry?.({ name: header.name, type: header.type, size: header.size });
+    } catch (err) {
+      if (TsdockerError.is(err)) throw err;
+      throw internal(`${what}: ${(err as Error).message}`, err);
+    }
+  }
+
+  /** Sets the deferred directory times, skipping directories a later entry removed or replaced. */
+  async finish(): Promise<void> {
+    try {
+      await this.setDirectoryTimes();
+    } catch (err) {
+      throw internal(`setting directory times: ${(err as Error).message}`, err);
+    }
+  }
+
+  private async setDirectoryTimes(): Promise<void> {
+    for (const { parts, atime, mtime } of this.pendingDirTimes) {
+      const ancestors = await this.tree.inspectAncestors(parts);
+      if (!ancestors.ok) continue;
+      let dir: FileHandle;
+      try {
+        dir = await open(this.tree.path(parts), DIR_OPEN_FLAGS);
+      } catch {
+        continue; // gone, or no longer a directory
+      }
+      try {
+        await dir.utimes(atime, mtime);
+      } finally {
+        await dir.close();
+      }
+    }
+  }
+
+  /** Returns false for entries skipped on purpose. */
+  private async applyEntry(header: Header, body: AsyncIterable<unknown>, what: string): Promise<boolean> {
+    const parts = splitEntryPath(header.name, what);
+    const first = parts[0];
+    // AUFS bookkeeping at the root (`.wh..wh.plnk/…`), skipped as moby does; a root opaque marker is real.
+    const isRootOpaque = parts.length === 1 && first === WHITEOUT_OPAQUE_DIR;
+    if (first?.startsWith(WHITEOUT_META_PREFIX) && !isRootOpaque) return false;
+    for (const part of parts.slice(0, -1)) {
+      if (part.startsWith(WHITEOUT_PREFIX))
+        throw invalidArgument(`${what}: whiteout name "${part}" used as a directory`);
+    }
+    const base = parts.at(-1);
+    if (this.whiteouts === 'apply' && base !== undefined) {
+      const whiteout = parseWhiteout(base);
+      if (whiteout?.kind === 'opaque') {
+        await this.applyOpaque(parts.slice(0, -1), what);
+        return true;
+      }
+      if (whiteout?.kind === 'remove') {
+        await this.applyRemoval(parts.slice(0, -1), whiteout.name, what);
+        return true;
+      }
+    }
+
+    const type = header.type;
+    if (parts.length === 0) {
+      if (type !== 'directory')
+        throw invalidArgument(`${what}: the root can only be a directory, not a ${type}`);
+      await this.writeDirectory(parts, metadataOf(header, what));
+      return true;
+    }
+    await this.tree.prepareAncestors(parts, what);
+    switch (type) {
+      case 'directory':
+        await this.writeDirectory(parts, metadataOf(header, what));
+        break;
+      case 'file':
+      case 'contiguous-file':
+        await this.writeFile(parts, body, header.size ?? 0, metadataOf(header, what));
+        break;
+      case 'symlink':
+        await this.writeSymlink(parts, header.linkname ?? '', metadataOf(header, what), what);
+        break;
+      case 'link':
+        await this.writeHardlink(parts, header.linkname ?? '', what);
+        break;
+      case 'fifo':
+      case 'character-device':
+      case 'block-device':
+        await this.writeSpecialFile(parts, type, header, metadataOf(header, what), what);
+        break;
+      default:
+        throw invalidArgument(`${what}: unsupported entry type ${type ?? 'unknown'}`);
+    }
+    this.recordUnpacked(parts);
+    return true;
+  }
+
+  private recordUnpacked(parts: readonly string[]): void {
+    for (let depth = parts.length; depth > 0; depth--) {
+      const rel = joinEntryPath(parts.slice(0, depth));
+      if (this.unpacked.has(rel)) break; // its ancestors are recorded already
+      this.unpacked.add(rel);
+    }
+  }
+
+  /**
+   * Clears the path for a new entry: whatever is there is removed (a directory recursively, never
+   * following symlinks), except a directory when a directory is coming, which is merged into.
+   * Returns true when an existing directory is kept.
+   */
+  private async clearPath(parts: readonly string[], keepDirectory: boolean): Promise<boolean> {
+    const abs = this.tree.path(parts);
+    let existing: Awaited<ReturnType<typeof lstat>>;
+    try {
+      existing = await lstat(abs);
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+    if (keepDirectory && existing.isDirectory()) return true;
+    await rm(abs, { recursive: true, force: true });
+    this.tree.forget(parts);
+    return false;
+  }
+
+  private async writeDirectory(parts: string[], meta: Metadata): Promise<void> {
+    const abs = this.tree.path(parts);
+    if (parts.length > 0 && !(await this.clearPath(parts, true))) await mkdir(abs, 0o700);
+    this.tree.markDirectory(parts);
+    const dir = await open(abs, DIR_OPEN_FLAGS);
+    try {
+      await dir.chown(meta.uid, meta.gid);
+      await setExtendedAttributes(abs, meta.xattrs, meta.what);
+      await dir.chmod(meta.mode); // after chown, which clears setuid/setgid
+    } finally {
+      await dir.close();
+    }
+    this.pendingDirTimes.push({ parts, atime: meta.atime, mtime: meta.mtime });
+  }
+
+  private async writeFile(
+    parts: string[],
+    body: AsyncIterable<unknown>,
+    size: number,
+    meta: Metadata,
+  ): Promise<void> {
+    await this.clearPath(parts, false);
+    const abs = this.tree.path(parts);
+    const file = await open(abs, FILE_CREATE_FLAGS, 0o600);
+    try {
+      for await (const chunk of entryData(body, meta.what)) await writeAll(file, chunk);
+      await file.chown(meta.uid, meta.gid);
+      await setExtendedAttributes(abs, meta.xattrs, meta.what);
+      await file.chmod(meta.mode);
+      await file.utimes(meta.atime, meta.mtime);
+    } finally {
+      await file.close();
+    }
+    this.bytes += size;
+  }
+
+  private async writeSymlink(parts: string[], target: string, meta: Metadata, what: string): Promise<void> {
+    // The target is stored as is: it is only ever resolved inside the container.
+    if (target === '' || target.includes('\0')) throw invalidArgument(`${what}: invalid symlink target`);
+    await this.clearPath(parts, false);
+    const abs = this.tree.path(parts);
+    await symlink(target, abs);
+    await lchown(abs, meta.uid, meta.gid);
+    await setExtendedAttributes(abs, meta.xattrs, meta.what);
+    await lutimes(abs, meta.atime, meta.mtime);
+  }
+
+  /**
+   * A hardlink's target is another path of the same layer root (`usr/bin/x`), resolved with the
+   * same rules as entry names. link(2) does not follow a symlink target, so linking to a symlink
+   * links the symlink itself. The target's metadata stands: the entry shares its inode.
+   */
+  private async writeHardlink(parts: string[], linkname: string, what: string): Promise<void> {
+    const targetWhat = `${what}: hardlink target "${linkname}"`;
+    const targetParts = splitEntryPath(linkname, targetWhat);
+    if (targetParts.length === 0) throw invalidArgument(`${targetWhat} is the root directory`);
+    if (joinEntryPath(targetParts) === joinEntryPath(parts))
+      throw invalidArgument(`${what}: hardlink to itself`);
+    if (!(await this.tree.ancestorsExist(targetParts, targetWhat))) {
+      throw invalidArgument(`${targetWhat} does not exist`);
+    }
+    const targetAbs = this.tree.path(targetParts);
+    const target = await lstat(targetAbs).catch((err: unknown) => {
+      throw isNotFound(err) ? invalidArgument(`${targetWhat} does not exist`) : err;
+    });
+    if (target.isDirectory()) throw invalidArgument(`${targetWhat} is a directory`);
+    await this.clearPath(parts, false);
+    await link(targetAbs, this.tree.path(parts));
+  }
+
+  private async writeSpecialFile(
+    parts: string[],
+    type: 'fifo' | 'character-device' | 'block-device',
+    header: Header,
+    meta: Metadata,
+    what: string,
+  ): Promise<void> {
+    await this.clearPath(parts, false);
+    const abs = this.tree.path(parts);
+    await makeSpecialFile(abs, type, { major: header.devmajor ?? 0, minor: header.devminor ?? 0 }, what);
+    // By path: opening a FIFO or a device could block or act on the device. The node was created
+    // just now under checked ancestors, so the path is that node.
+    await lchown(abs, meta.uid, meta.gid);
+    await setExtendedAttributes(abs, meta.xattrs, meta.what);
+    await chmod(abs, meta.mode);
+    await lutimes(abs, meta.atime, meta.mtime);
+  }
+
+  /** `.wh.<name>` in `dirParts`: deletes `<name>` there, whatever it is; a missing one is fine. */
+  private async applyRemoval(dirParts: string[], name: string, what: string): Promise<void> {
+    if (name === '' || name === '.' || name === '..') throw invalidArgument(`${what}: invalid whiteout`);
+    const targetParts = [...dirParts, name];
+    if (!(await this.tree.ancestorsExist(targetParts, what))) return;
+    await rm(this.tree.path(targetParts), { recursive: true, force: true });
+    this.tree.forget(targetParts);
+  }
+
+  /** `.wh..wh..opq` in `dirParts`: removes everything in it that this layer did not write. */
+  private async applyOpaque(dirParts: string[], what: string): Promise<void> {
+    const marker = [...dirParts, WHITEOUT_OPAQUE_DIR];
+    if (!(await this.tree.ancestorsExist(marker, what))) return;
+    await this.removeLowerContent(dirParts);
+  }
+
+  private async removeLowerContent(dirParts: string[]): Promise<void> {
+    const dir = this.tree.path(dirParts);
+    for (const name of await readdir(dir)) {
+      const childParts = [...dirParts, name];
+      const child = this.tree.path(childParts);
+      if (this.unpacked.has(joinEntryPath(childParts))) {
+        if ((await lstat(child)).isDirectory()) await this.removeLowerContent(childParts);
+      } else {
+        await rm(child, { recursive: true, force: true });
+        this.tree.forget(childParts);
+      }
+    }
+  }
+}
+
+/** An entry's bytes; failing to read them (truncated or corrupt input) is the archive's fault. */
+async function* entryData(body: AsyncIterable<unknown>, what: string): AsyncGenerator<Buffer> {
+  const chunks = body[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<unknown>;
+    try {
+      next = await chunks.next();
+    } catch (err) {
+      throw invalidArgument(`${what}: the archive is truncated or corrupt inside this entry`, err);
+    }
+    if (next.done) return;
+    yield next.value as Buffer;
+  }
+}
+
+async function writeAll(file: FileHandle, chunk: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.length) {
+    const { bytesWritten } = await file.write(chunk, offset, chunk.length - offset);
+    offset += bytesWritten;
+  }
+}
+
+/** PAX records override the classic header fields (large ids, sub-second times). */
+function metadataOf(header: Header, what: string): Metadata {
+  const pax = (header.pax ?? {}) as Record<string, string>;
+  const paxNumber = (key: string) => {
+    const value = pax[key];
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!Number.isFinite(n)) throw invalidArgument(`${what}: invalid PAX ${key} "${value}"`);
+    return n;
+  };
+  const mtime = paxNumber('mtime') ?? header.mtime ?? new Date(0);
+  return {
+    what,
+    uid: paxNumber('uid') ?? header.uid ?? 0,
+    gid: paxNumber('gid') ?? header.gid ?? 0,
+    mode: (header.mode ?? 0) & 0o7777,
+    mtime,
+    atime: paxNumber('atime') ?? mtime,
+    xattrs: xattrsOf(pax, what),
+  };
+}
+
+const XATTR_RECORD = 'SCHILY.xattr.';
+
+/**
+ * tar-stream decodes PAX values as UTF-8, so a binary value (security.capability always is) comes
+ * out with U+FFFD in place of its invalid bytes and cannot be recovered. Refusing is better than
+ * writing a corrupted capability set.
+ */
+function xattrsOf(pax: Record<string, string>, what: string): Array<[string, Buffer]> {
+  const attrs: Array<[string, Buffer]> = [];
+  for (const [key, value] of Object.entries(pax)) {
+    if (!key.startsWith(XATTR_RECORD)) continue;
+    const name = key.slice(XATTR_RECORD.length);
+    if (value.includes('\uFFFD')) {
+      throw notSupported(
+        `${what}: extended attribute ${name} has a binary value, which the tar reader cannot recover`,
+      );
+    }
+    attrs.push([name, Buffer.from(value, 'utf8')]);
+  }
+  return attrs;
+}

@@ -1,0 +1,15 @@
+export * from './errors.js';
+export * from './services.js';
+export * from './drivers/descriptor.js';
+export * from './drivers/exec-driver.js';
+export * from './drivers/graph-driver.js';
+export * from './drivers/loader.js';
+export * from './drivers/naive-diff.js';
+export * from './config/daemon-config.js';
+export * from './container/oci-defaults.js';
+export { parseSignal, signalName } from './container/signals.js';
+export { Daemon, type DaemonOptions } from './daemon.js';
+export { API_VERSION, MIN_API_VERSION } from './system/system-service.js';
+export * from './store/index.js';
+export * from './archive/index.js';
+export * from './image/index.js';

@@ -1,0 +1,264 @@
+import { execFileSync } from 'node:child_process';
+import { lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { type ExtractedEntry, extractLayer, TsdockerError } from '@tsdocker/core';
+import { describe, expect, it } from 'vitest';
+import { buildTar, tarStreamOf, useTempDirs } from './helpers.js';
+
+const isRoot = process.getuid?.() === 0;
+const T = new Date(1_600_000_000_000);
+const hasSetfattr = (() => {
+  try {
+    execFileSync('setfattr', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe('extractLayer', () => {
+  const tempDir = useTempDirs();
+
+  it('writes files, directories, symlinks and hardlinks with their content', async () => {
+    const root = await tempDir();
+    const { bytes } = await extractLayer(
+      root,
+      await tarStreamOf([
+        { name: 'etc/', type: 'directory', mode: 0o755 },
+        { name: 'etc/hostname', body: 'box\n', mode: 0o644 },
+        { name: 'etc/alias', type: 'symlink', linkname: 'hostname' },
+        { name: 'etc/hardlink', type: 'link', linkname: 'etc/hostname' },
+        { name: 'empty', body: '' },
+      ]),
+    );
+    expect(bytes).toBe(4);
+    expect(await readFile(join(root, 'etc/hostname'), 'utf8')).toBe('box\n');
+    expect(await readlink(join(root, 'etc/alias'))).toBe('hostname');
+    const [a, b] = await Promise.all([stat(join(root, 'etc/hostname')), stat(join(root, 'etc/hardlink'))]);
+    expect(b.ino).toBe(a.ino);
+    expect((await stat(join(root, 'empty'))).size).toBe(0);
+  });
+
+  it('accepts names with and without a ./ prefix, and PAX long names', async () => {
+    const root = await tempDir();
+    const longName = `${'d'.repeat(120)}/${'f'.repeat(150)}`;
+    await extractLayer(
+      root,
+      await tarStreamOf([
+        { name: './a/', type: 'directory' },
+        { name: './a/x', body: 'x' },
+        { name: 'b/y', body: 'y' },
+        { name: longName, body: 'long' },
+      ]),
+    );
+    expect(await readFile(join(root, 'a/x'), 'utf8')).toBe('x');
+    expect(await readFile(join(root, 'b/y'), 'utf8')).toBe('y');
+    expect(await readFile(join(root, longName), 'utf8')).toBe('long');
+    // A parent missing from the archive is made as a 0755 directory, as Docker does.
+    expect((await stat(join(root, 'b'))).mode & 0o7777).toBe(0o755);
+  });
+
+  it.skipIf(!isRoot)('applies numeric owners, special mode bits and times', async () => {
+    const root = await tempDir();
+    await extractLayer(
+      root,
+      await tarStreamOf([
+        { name: 'bin/', type: 'directory', mode: 0o2775, uid: 1000, gid: 1000, mtime: T },
+        {
+          name: 'bin/su',
+          body: '#!',
+          mode: 0o4755,
+          uid: 0,
+          gid: 0,
+          uname: 'nobody',
+          gname: 'nogroup',
+          mtime: T,
+        },
+        { name: 'bin/own', body: 'o', mode: 0o6750, uid: 1234, gid: 5678, uname: 'root', gname: 'root' },
+        { name: 'tmp/', type: 'directory', mode: 0o1777, mtime: T },
+        { name: 'bin/link', type: 'symlink', linkname: 'su', uid: 1000, gid: 1001, mtime: T },
+      ]),
+    );
+    const su = await lstat(join(root, 'bin/su'));
+    expect(su.mode & 0o7777).toBe(0o4755);
+    expect(su.mtimeMs).toBe(T.getTime());
+    const own = await lstat(join(root, 'bin/own'));
+    // Ids come from the numeric fields; user and group names are never looked up.
+    expect([own.uid, own.gid, own.mode & 0o7777]).toEqual([1234, 5678, 0o6750]);
+    const bin = await lstat(join(root, 'bin'));
+    expect([bin.uid, bin.gid, bin.mode & 0o7777]).toEqual([1000, 1000, 0o2775]);
+    // Directory times are set after their children were written.
+    expect(bin.mtimeMs).toBe(T.getTime());
+    expect((await lstat(join(root, 'tmp'))).mode & 0o7777).toBe(0o1777);
+    const link = await lstat(join(root, 'bin/link'));
+    expect([link.uid, link.gid, link.mtimeMs]).toEqual([1000, 1001, T.getTime()]);
+  });
+
+  it.skipIf(!isRoot)('makes FIFOs and device nodes', async () => {
+    const root = await tempDir();
+    await extractLayer(
+      root,
+      await tarStreamOf([
+        { name: 'dev/', type: 'directory' },
+        { name: 'dev/null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 },
+        { name: 'dev/loop9', type: 'block-device', devmajor: 7, devminor: 9, mode: 0o660, gid: 6 },
+        { name: 'dev/pipe', type: 'fifo', mode: 0o620 },
+      ]),
+    );
+    const dnull = await lstat(join(root, 'dev/null'));
+    expect(dnull.isCharacterDevice()).toBe(true);
+    expect(dnull.rdev).toBe(0x103);
+    expect(dnull.mode & 0o7777).toBe(0o666);
+    const loop = await lstat(join(root, 'dev/loop9'));
+    expect([loop.isBlockDevice(), loop.rdev, loop.gid, loop.mode & 0o7777]).toEqual([true, 0x709, 6, 0o660]);
+    const pipe = await lstat(join(root, 'dev/pipe'));
+    expect([pipe.isFIFO(), pipe.mode & 0o7777]).toEqual([true, 0o620]);
+  });
+
+  it('replaces what is at a path by the entry, merging only directory into directory', async () => {
+    const root = await tempDir();
+    const outside = await tempDir();
+    await writeFile(join(outside, 'target'), 'outside');
+    await mkdir(join(root, 'was-dir/sub'), { recursive: true });
+    await writeFile(join(root, 'was-dir/sub/f'), 'f');
+    await writeFile(join(root, 'was-file'), 'f');
+    await mkdir(join(root, 'merged'));
+    await writeFile(join(root, 'merged/lower'), 'lower');
+    await symlink(join(outside, 'target'), join(root, 'was-link'));
+    await extractLayer(
+      root,
+      await tarStreamOf([
+        { name: 'was-dir', body: 'now a file' },
+        { name: 'was-file/', type: 'directory' },
+        { name: 'merged/', type: 'directory' },
+        { name: 'merged/upper', body: 'upper' },
+        { name: 'was-link', body: 'replaced' },
+      ]),
+    );
+    expect(await readFile(join(root, 'was-dir'), 'utf8')).toBe('now a file');
+    expect((await lstat(join(root, 'was-file'))).isDirectory()).toBe(true);
+    expect((await readdir(join(root, 'merged'))).sort()).toEqual(['lower', 'upper']);
+    // The existing symlink was replaced, never written through.
+    expect((await lstat(join(root, 'was-link'))).isFile()).toBe(true);
+    expect(await readFile(join(outside, 'target'), 'utf8')).toBe('outside');
+  });
+
+  it('applies whiteouts: .wh.<name> removes it, an opaque dir hides only lower content', async () => {
+    const root = await tempDir();
+    for (const dir of ['gone-dir/sub', 'keep', 'opaque/lower-dir'])
+      await mkdir(join(root, dir), { recursive: true });
+    for (const file of ['gone', 'keep/a', 'keep/b', 'opaque/lower', 'opaque/lower-dir/x']) {
+      await writeFile(join(root, file), file);
+    }
+    await extractLayer(
+      root,
+      await tarStreamOf([
+        { name: '.wh.gone' },
+        { name: '.wh.gone-dir' },
+        { name: 'keep/.wh.a' },
+        { name: 'keep/.wh.never-existed' },
+        { name: 'missing-dir/.wh.x' },
+        { name: 'opaque/', type: 'directory' },
+        { name: 'opaque/before', body: 'same layer, before the marker' },
+        { name: 'opaque/.wh..wh..opq' },
+        { name: 'opaque/after', body: 'same layer, after the marker' },
+      ]),
+    );
+    expect((await readdir(root)).sort()).toEqual(['keep', 'opaque']);
+    expect(await readdir(join(root, 'keep'))).toEqual(['b']);
+    expect((await readdir(join(root, 'opaque'))).sort()).toEqual(['after', 'before']);
+  });
+
+  it('writes whiteouts as plain files with whiteouts: keep', async () => {
+    const root = await tempDir();
+    await writeFile(join(root, 'gone'), 'still here');
+    await extractLayer(root, await tarStreamOf([{ name: '.wh.gone' }, { name: 'd/.wh..wh..opq' }]), {
+      whiteouts: 'keep',
+    });
+    expect((await readdir(root)).sort()).toEqual(['.wh.gone', 'd', 'gone']);
+    expect(await readdir(join(root, 'd'))).toEqual(['.wh..wh..opq']);
+  });
+
+  it('skips AUFS bookkeeping at the root', async () => {
+    const root = await tempDir();
+    await extractLayer(
+      root,
+      await tarStreamOf([
+        { name: '.wh..wh.plnk/', type: 'directory' },
+        { name: '.wh..wh.plnk/123.456', body: 'x' },
+        { name: 'real', body: 'y' },
+      ]),
+    );
+    expect(await readdir(root)).toEqual(['real']);
+  });
+
+  it('reads gzip-compressed input and reports each entry', async () => {
+    const root = await tempDir();
+    const tar = await buildTar([
+      { name: 'a/', type: 'directory' },
+      { name: 'a/b', body: 'hello' },
+    ]);
+    const seen: ExtractedEntry[] = [];
+    const { bytes } = await extractLayer(root, Readable.from([gzipSync(tar)]), {
+      onEntry: (e) => seen.push(e),
+    });
+    expect(bytes).toBe(5);
+    expect(seen.map((e) => [e.name, e.type, e.size])).toEqual([
+      ['a/', 'directory', 0],
+      ['a/b', 'file', 5],
+    ]);
+  });
+
+  it('takes an empty stream as an empty layer', async () => {
+    const root = await tempDir();
+    expect(await extractLayer(root, Readable.from([])).then((r) => r.bytes)).toBe(0);
+  });
+
+  it('refuses a corrupt archive with invalid-argument', async () => {
+    const root = await tempDir();
+    const garbage = Buffer.alloc(1024, 'x');
+    const err = await extractLayer(root, Readable.from([garbage])).catch((e: unknown) => e);
+    expect(TsdockerError.is(err, 'invalid-argument')).toBe(true);
+    expect((err as Error).message).toMatch(/invalid layer archive/);
+  });
+
+  it('refuses a truncated archive', async () => {
+    const root = await tempDir();
+    const tar = await buildTar([{ name: 'big', body: Buffer.alloc(4096, 1) }]);
+    const err = await extractLayer(root, Readable.from([tar.subarray(0, 1536)])).catch((e: unknown) => e);
+    expect(TsdockerError.is(err, 'invalid-argument')).toBe(true);
+  });
+
+  it('says bzip2 and xz are not supported', async () => {
+    const root = await tempDir();
+    const xz = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0, 0, 0, 0, 0, 0]);
+    const err = await extractLayer(root, Readable.from([xz])).catch((e: unknown) => e);
+    expect(TsdockerError.is(err, 'not-supported')).toBe(true);
+    expect((err as Error).message).toMatch(/xz-compressed layers are not supported/);
+  });
+
+  it.skipIf(hasSetfattr)(
+    'says extended attributes need the attr package when setfattr is missing',
+    async () => {
+      const root = await tempDir();
+      const tar = await tarStreamOf([{ name: 'f', body: 'x', pax: { 'SCHILY.xattr.user.note': 'hello' } }]);
+      const err = await extractLayer(root, tar).catch((e: unknown) => e);
+      expect(TsdockerError.is(err, 'not-supported')).toBe(true);
+      expect((err as Error).message).toMatch(/layer entry "f".*setfattr.*"attr" package/);
+    },
+  );
+
+  it.skipIf(!hasSetfattr)('sets extended attributes from PAX records', async () => {
+    const root = await tempDir();
+    await extractLayer(
+      root,
+      await tarStreamOf([{ name: 'f', body: 'x', pax: { 'SCHILY.xattr.user.note': 'hi' } }]),
+    );
+    const out = execFileSync('getfattr', ['-h', '-n', 'user.note', '--only-values', join(root, 'f')], {
+      encoding: 'utf8',
+    });
+    expect(out).toBe('hi');
+  });
+});

@@ -1,0 +1,12 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: { index: 'src/index.ts' },
+  format: ['esm'],
+  // tsup's declaration build sets `baseUrl` (deprecated in TS 6) and cannot build a composite project.
+  dts: { compilerOptions: { composite: false, ignoreDeprecations: '6.0' } },
+  clean: true,
+  sourcemap: true,
+  target: 'node20',
+  external: ['@tsdocker/core'],
+});

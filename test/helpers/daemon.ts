@@ -1,0 +1,105 @@
+/**
+ * Runs a real tsdocker daemon (the built CLI's `tsdocker daemon`) on its own temp data root, exec
+ * root and socket, and the real docker CLI against it. Everything is removed in `stop()`, which
+ * tests call from afterAll/afterEach so a failing test still cleans up.
+ */
+import { type ChildProcess, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+
+const require = createRequire(import.meta.url);
+export const CLI_BIN = join(dirname(require.resolve('@tsdocker/cli/package.json')), 'dist/bin.js');
+
+export interface DaemonHandle {
+  dir: string;
+  socket: string;
+  host: string;
+  dataRoot: string;
+  execRoot: string;
+  process: ChildProcess;
+  logs(): string;
+  /** Runs the real docker CLI against this daemon. */
+  docker(args: string[], opts?: { input?: string; timeoutMs?: number; env?: Record<string, string> }): SpawnSyncReturns<string>;
+  /** Stops the daemon with SIGTERM and waits for it; returns its exit code. */
+  terminate(): Promise<number | null>;
+  /** Starts the daemon again on the same roots (restart tests). */
+  restart(): Promise<void>;
+  /** Stops the daemon and removes every file it made. */
+  stop(): Promise<void>;
+}
+
+export async function startDaemon(opts: { config?: Record<string, unknown> } = {}): Promise<DaemonHandle> {
+  if (process.getuid?.() !== 0) throw new Error('end-to-end tests must run as root (namespaces, cgroups, mounts)');
+  const dir = mkdtempSync(join(tmpdir(), 'tsd-e2e-'));
+  const dataRoot = join(dir, 'data');
+  const execRoot = join(dir, 'exec');
+  const socket = join(dir, 'tsdocker.sock');
+  const configFile = join(dir, 'daemon.json');
+  writeFileSync(
+    configFile,
+    JSON.stringify({ 'data-root': dataRoot, 'exec-root': execRoot, hosts: [`unix://${socket}`], 'storage-driver': 'vfs', ...opts.config }),
+  );
+  const logFile = join(dir, 'daemon.log');
+  let child: ChildProcess;
+
+  const launch = async () => {
+    const out = require('node:fs').openSync(logFile, 'a');
+    child = spawn(process.execPath, [CLI_BIN, 'daemon', '--config-file', configFile], { stdio: ['ignore', out, out] });
+    for (let i = 0; i < 300; i++) {
+      if (existsSync(socket)) {
+        const ping = spawnSync('docker', ['version', '--format', '{{.Server.APIVersion}}'], {
+          env: { ...process.env, DOCKER_HOST: `unix://${socket}` },
+          encoding: 'utf8',
+        });
+        if (ping.status === 0) return;
+      }
+      if (child.exitCode !== null) break;
+      await delay(100);
+    }
+    throw new Error(`tsdocker daemon did not come up:\n${readFileSync(logFile, 'utf8')}`);
+  };
+  await launch();
+
+  const handle: DaemonHandle = {
+    dir,
+    socket,
+    host: `unix://${socket}`,
+    dataRoot,
+    execRoot,
+    get process() {
+      return child;
+    },
+    logs: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
+    docker(args, o = {}) {
+      return spawnSync('docker', args, {
+        env: { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(dir, 'docker-config'), ...o.env },
+        input: o.input ?? '',
+        encoding: 'utf8',
+        timeout: o.timeoutMs ?? 60_000,
+      });
+    },
+    async terminate() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+    async restart() {
+      await handle.terminate();
+      await launch();
+    },
+    async stop() {
+      await handle.terminate();
+      // Anything a crashed daemon left mounted under our root goes before the files do.
+      spawnSync('sh', ['-c', `grep -o ' ${dir}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l`]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return handle;
+}
