@@ -6,7 +6,8 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: { bin: 'src/bin.ts', index: 'src/index.ts' },
   format: ['esm'],
-  dts: { entry: { index: 'src/index.ts' } },
+  // tsup's d.ts step sets baseUrl (deprecated in TypeScript 6) and cannot use composite builds.
+  dts: { entry: { index: 'src/index.ts' }, compilerOptions: { composite: false, ignoreDeprecations: '6.0' } },
   clean: true,
   sourcemap: true,
   target: 'node20',

@@ -688,6 +688,8 @@ export class FakeDaemon implements DaemonServices {
       }
       if (size === 0) throw invalid('the archive is empty');
       const id = `sha256:${hash.digest('hex')}`;
+      // Like core's import: the service itself reports the final status line.
+      params.progress?.({ status: id });
       const repoTags: string[] = [];
       if (params.repo) repoTags.push(params.tag ? `${params.repo}:${params.tag}` : withTag(params.repo));
       this.imageMap.set(id, {

@@ -38,7 +38,9 @@ export function reportFailure(err: unknown, io: CliIO, programName: string, comm
     }
     if (err.code === 'commander.help') return err.exitCode;
     const target = commandName ? `${programName} ${commandName}` : programName;
-    write(`${programName}: ${err.message.replace(/^error: /, '')}\nSee '${target} --help'.`);
+    write(
+      `${programName}: ${err.message.replace(/^error: /, '')}\n\nRun '${target} --help' for more information`,
+    );
     return 125;
   }
   if (err instanceof UsageError) {

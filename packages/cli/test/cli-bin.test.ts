@@ -300,6 +300,28 @@ describe('other commands', () => {
     expect(JSON.parse(lastRun()[3]?.body.toString('utf8') ?? '')).toEqual({ Detach: false, Tty: false });
   });
 
+  it('start prints names; start -a attaches, waits and returns the exit code; wait prints it', async () => {
+    engine.seed({ id: 'a'.repeat(64), name: 'later', cmd: ['fail', '5'], state: 'created' });
+    const attached = await tsdocker(['start', '-a', 'later']);
+    expect(attached).toEqual({ code: 5, stdout: '', stderr: 'failing\n' });
+    expect(lastRun().map(pathOf)).toEqual([
+      'HEAD /_ping',
+      'GET /v1.50/containers/later/json',
+      'POST /v1.50/containers/<id>/attach?stderr=1&stdout=1&stream=1',
+      'POST /v1.50/containers/<id>/wait?condition=next-exit',
+      'POST /v1.50/containers/<id>/start',
+    ]);
+    expect(await tsdocker(['wait', 'later'])).toEqual({ code: 0, stdout: '5\n', stderr: '' });
+    expect(lastRun().map(pathOf)[1]).toBe('POST /v1.50/containers/later/wait');
+    engine.seed({ id: 'b'.repeat(64), name: 'again', cmd: ['sleep', '1'], state: 'created' });
+    expect(await tsdocker(['start', 'again', 'ghost'])).toEqual({
+      code: 1,
+      stdout: 'again\n',
+      stderr:
+        'Error response from daemon: No such container: ghost\nError: failed to start containers: ghost\n',
+    });
+  });
+
   it('logs demultiplexes stdout and stderr', async () => {
     expect(await tsdocker(['logs', '--tail', '5', 'sleeper'])).toEqual({
       code: 0,
@@ -356,6 +378,8 @@ describe('other commands', () => {
   it('reports unknown flags like docker (exit 125)', async () => {
     const result = await tsdocker(['ps', '--bogus']);
     expect(result.code).toBe(125);
-    expect(result.stderr).toBe("tsdocker: unknown option '--bogus'\nSee 'tsdocker ps --help'.\n");
+    expect(result.stderr).toBe(
+      "tsdocker: unknown option '--bogus'\n\nRun 'tsdocker ps --help' for more information\n",
+    );
   });
 });

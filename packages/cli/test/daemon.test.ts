@@ -36,7 +36,7 @@ function fakeRuntime(fail: { config?: Error; daemon?: Error; api?: Error } = {})
   let apiOptions: unknown;
   const runtime: DaemonRuntime = {
     async loadConfig(options) {
-      calls.push(`load ${options.configFile} required=${options.configFileRequired}`);
+      calls.push(`load ${options.configFile ?? '(no file)'} required=${options.configFileRequired}`);
       if (fail.config) throw fail.config;
       return config;
     },
@@ -150,7 +150,7 @@ describe('runDaemon', () => {
     const stderr = captured();
     const done = runDaemon(
       { ...noFlags },
-      { runtime, stderr: stderr.stream, signals, createLogger: () => quietLogger },
+      { runtime, stderr: stderr.stream, signals, createLogger: () => quietLogger, fileExists: () => true },
     );
     await until(calls, 'api.start');
     signals.emit('SIGTERM');
@@ -169,6 +169,19 @@ describe('runDaemon', () => {
     });
     expect(signals.listenerCount('SIGTERM')).toBe(0);
     expect(stderr.text()).toBe('');
+  });
+
+  it('leaves a missing default config file out, but passes an explicit one on', async () => {
+    const { runtime, calls } = fakeRuntime({ config: new Error('stop here') });
+    const options = {
+      runtime,
+      stderr: captured().stream,
+      signals: new EventEmitter(),
+      fileExists: () => false,
+    };
+    await runDaemon({ ...noFlags }, options);
+    await runDaemon({ ...noFlags, configFile: '/tmp/missing.json' }, options);
+    expect(calls).toEqual(['load (no file) required=false', 'load /tmp/missing.json required=true']);
   });
 
   it('shuts down after start-up when a signal came during it', async () => {

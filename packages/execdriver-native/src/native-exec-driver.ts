@@ -100,7 +100,9 @@ export class NativeExecDriver implements ExecDriver {
       await cgroup.create(spec.resources, spec.devices);
       const exitFile = join(dir, 'exit');
       const specFile = join(dir, 'config.spec');
-      const encoded = encodeRunSpec(spec, {
+      const cg = cgroup;
+      const mounts = spec.mounts.flatMap((m) => (m.type === 'cgroup' ? cg.mountsFor(m.destination, m.options) : [m]));
+      const encoded = encodeRunSpec({ ...spec, mounts }, {
         cgroupProcs: cgroup.procsFiles(),
         oomEvents: cgroup.oomEventsFile(),
         exitFile,

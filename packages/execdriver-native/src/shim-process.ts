@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
+import { finished } from 'node:stream/promises';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { type ExitStatus, internal, type Logger, type ProcessHandle, parseSignal } from '@tsdocker/core';
 import {
@@ -200,6 +201,8 @@ export class ShimProcess implements ProcessHandle {
       this.options.logger.error('the shim ended without reporting an exit status', { pid: this.pidValue });
       status = { exitCode: UNKNOWN_EXIT_CODE, oomKilled: false, finishedAt: new Date() };
     }
+    // "Delivered" means read by the consumer: our relays only end once drained.
+    await Promise.all([this.stdout, this.stderr].map((s) => (s ? finished(s).catch(() => {}) : undefined)));
     this.resolveExited(status);
   }
 

@@ -49,11 +49,6 @@ async function checkImagePlatform(
   }
 }
 
-/** Normalises an image ID for the import status line (`sha256:<hex>`). */
-function imageIdForStatus(id: string): string {
-  return /^[0-9a-f]{64}$/.test(id) ? `sha256:${id}` : id;
-}
-
 async function createImage(ctx: HttpContext): Promise<void> {
   const { query, res } = ctx;
   const fromImage = query.string('fromImage');
@@ -80,7 +75,8 @@ async function createImage(ctx: HttpContext): Promise<void> {
 
   const stream = new JsonMessageStream(res);
   try {
-    const { id } = await ctx.services.images.import({
+    // The service reports progress, ending with moby's single `{"status":"sha256:…"}` line.
+    await ctx.services.images.import({
       source: ctx.req,
       repo: query.optionalString('repo'),
       tag: query.optionalString('tag'),
@@ -90,7 +86,6 @@ async function createImage(ctx: HttpContext): Promise<void> {
       platform,
       progress: (message) => stream.write(message),
     });
-    stream.write({ status: imageIdForStatus(id) });
   } catch (err) {
     // An upload cut short leaves unread bytes behind: don't reuse this connection.
     if (!ctx.req.complete && !res.headersSent) res.setHeader('Connection', 'close');

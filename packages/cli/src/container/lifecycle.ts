@@ -29,16 +29,23 @@ export async function waitForContainer(
   condition?: WaitCondition,
 ): Promise<PendingWait> {
   const res = await client.send('POST', `/containers/${id}/wait`, { query: { condition } });
-  const result = readBody(res).then((body): WaitOutcome => {
-    const parsed = JSON.parse(body.toString('utf8')) as {
-      StatusCode?: number;
-      Error?: { Message?: string } | null;
-    };
-    const error = parsed.Error?.Message;
-    return { statusCode: parsed.StatusCode ?? 0, ...(error ? { error } : {}) };
+  const result = readBody(res).then(parseWaitBody, (err: NodeJS.ErrnoException) => {
+    // A connection cut before the answer reads as docker's "unexpected EOF".
+    throw err.message === 'aborted' || err.code === 'ECONNRESET' ? new Error('unexpected EOF') : err;
   });
+  // Callers may never look at the result (run -d); that must not count as unhandled.
   result.catch(() => {});
   return { result, abandon: () => res.destroy() };
+}
+
+function parseWaitBody(body: Buffer): WaitOutcome {
+  if (body.length === 0) throw new Error('unexpected EOF');
+  const parsed = JSON.parse(body.toString('utf8')) as {
+    StatusCode?: number;
+    Error?: { Message?: string } | null;
+  };
+  const error = parsed.Error?.Message;
+  return { statusCode: parsed.StatusCode ?? 0, ...(error ? { error } : {}) };
 }
 
 /**

@@ -40,7 +40,8 @@ export interface DaemonConfigOverrides {
 }
 
 export interface ConfigLoadOptions {
-  configFile: string;
+  /** Omitted when the default file does not exist, so errors then speak of "configuration". */
+  configFile?: string;
   /** A file named on the command line must exist; the default one may be missing. */
   configFileRequired: boolean;
   overrides: DaemonConfigOverrides;

@@ -4,6 +4,7 @@
  * SIGINT close the API, shut the daemon down and exit 0. Any start-up failure is one plain line on
  * stderr and exit 1.
  */
+import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { CLI_VERSION } from '../version.js';
 import {
@@ -66,6 +67,8 @@ export interface RunDaemonOptions {
   importModule?: ImportModule;
   /** Called on the third stop signal, when the user insists (dockerd exits 128+signal). */
   forceExit?: (code: number) => void;
+  /** Whether a file exists (the default config file may be missing). */
+  fileExists?: (path: string) => boolean;
 }
 
 const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 2, SIGTERM: 15 };
@@ -128,7 +131,12 @@ export async function runDaemon(flags: DaemonFlags, options: RunDaemonOptions): 
     let daemon: RunningDaemon;
     let api: RunningApi;
     try {
-      config = await runtime.loadConfig(configLoadOptions(flags));
+      const loadOptions = configLoadOptions(flags);
+      const exists = options.fileExists ?? existsSync;
+      if (!loadOptions.configFileRequired && loadOptions.configFile && !exists(loadOptions.configFile)) {
+        delete loadOptions.configFile;
+      }
+      config = await runtime.loadConfig(loadOptions);
       logger = (options.createLogger ?? createDaemonLogger)(effectiveLogLevel(config));
       logger.info('Starting up', { version: CLI_VERSION });
       daemon = await runtime.startDaemon(config, {

@@ -43,7 +43,13 @@ export async function pumpHijackedStreams(options: HijackedStreamsOptions): Prom
     const onData = (chunk: Buffer | string) => {
       const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       const fed = detector ? detector.feed(data) : { data, detach: false };
-      if (fed.data.length > 0 && socket.writable) socket.write(fed.data);
+      if (fed.data.length > 0 && socket.writable && !socket.write(fed.data)) {
+        // Don't read stdin faster than the daemon takes it (`cat big | tsdocker run -i …`).
+        stdin.pause();
+        socket.once('drain', () => {
+          if (!inputStopped) stdin.resume();
+        });
+      }
       if (fed.detach) {
         stopInput();
         onDetach?.();
@@ -53,7 +59,9 @@ export async function pumpHijackedStreams(options: HijackedStreamsOptions): Prom
       stopInput();
       if (socket.writable) socket.end();
     };
+    let inputStopped = false;
     stopInput = () => {
+      inputStopped = true;
       stdin.off('data', onData);
       stdin.off('end', onEnd);
       stdin.pause();

@@ -39,19 +39,15 @@ const isNotFound = (err: unknown) => (err as NodeJS.ErrnoException).code === 'EN
  */
 export async function computeChanges(layerRoot: string, parentRoot: string | null): Promise<Change[]> {
   const changes: Change[] = [];
-  const newRoot = await realpath(layerRoot);
-  const oldRoot: Node =
-    parentRoot === null
-      ? EMPTY_ROOT
-      : { path: await realpath(parentRoot), st: await lstat(parentRoot, { bigint: true }) };
-  await addChanges(
-    { path: newRoot, st: await lstat(newRoot, { bigint: true }) },
-    oldRoot,
-    '/',
-    changes,
-    true,
-  );
+  const newRoot = await rootNode(layerRoot);
+  const oldRoot = parentRoot === null ? EMPTY_ROOT : await rootNode(parentRoot);
+  await addChanges(newRoot, oldRoot, '/', changes, true);
   return changes;
+}
+
+async function rootNode(root: string): Promise<Node> {
+  const path = await realpath(root);
+  return { path, st: await lstat(path, { bigint: true }) };
 }
 
 /**

@@ -34,16 +34,16 @@ import { RootedTree } from './rooted-tree.js';
 import { makeSpecialFile, setExtendedAttributes } from './special-files.js';
 import { parseWhiteout, WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE_DIR, WHITEOUT_PREFIX } from './whiteouts.js';
 
-export type EntryType = Header['type'];
+export type LayerEntryType = Header['type'];
 
 export interface ExtractedEntry {
   /** The name as written in the archive. */
   name: string;
-  type: EntryType;
+  type: LayerEntryType;
   size: number;
 }
 
-export interface ExtractOptions {
+export interface ExtractLayerOptions {
   /**
    * `apply` (default): whiteout entries delete what they name in the directory, as a layer stack
    * of plain directories needs (vfs, the naive diff). `keep`: they are written as the empty files
@@ -62,7 +62,7 @@ export interface ExtractOptions {
 export async function extractLayer(
   root: string,
   tar: Readable,
-  opts: ExtractOptions = {},
+  opts: ExtractLayerOptions = {},
 ): Promise<{ bytes: number }> {
   let canonical: string;
   try {
@@ -135,7 +135,7 @@ class LayerExtraction {
   private readonly unpacked = new Set<string>();
   private readonly pendingDirTimes: PendingDirTimes[] = [];
 
-  constructor(root: string, opts: ExtractOptions) {
+  constructor(root: string, opts: ExtractLayerOptions) {
     this.tree = new RootedTree(root);
     this.whiteouts = opts.whiteouts ?? 'apply';
     this.onEntry = opts.onEntry;

@@ -7,6 +7,11 @@ export {
   exportChanges,
 } from './changes.js';
 export { type Compression, decompressStream, detectCompression } from './compression.js';
-export { type EntryType, type ExtractedEntry, type ExtractOptions, extractLayer } from './extract.js';
-export { type PackOptions, packDirectory } from './pack.js';
+export {
+  type ExtractedEntry,
+  type ExtractLayerOptions,
+  extractLayer,
+  type LayerEntryType,
+} from './extract.js';
+export { type PackDirectoryOptions, packDirectory } from './pack.js';
 export { WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE_DIR, WHITEOUT_PREFIX } from './whiteouts.js';

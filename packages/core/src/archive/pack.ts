@@ -12,7 +12,7 @@ import { joinEntryPath, splitEntryPath } from './entry-path.js';
 import { RootedTree } from './rooted-tree.js';
 import { type LayerTarWriter, tarStream } from './tar-writer.js';
 
-export interface PackOptions {
+export interface PackDirectoryOptions {
   /**
    * Paths below the root to archive (files or directories, recursively), relative (`etc/hosts`).
    * Default: the whole tree. The root itself is never an entry, as in `docker export`.
@@ -32,7 +32,7 @@ const isNotFound = (err: unknown) => (err as NodeJS.ErrnoException).code === 'EN
  * Streams `root` as a tar. Bad options throw at once (invalid-argument); an included path that is
  * missing or reached through a symlink fails the stream. Symlinks are stored, never followed.
  */
-export function packDirectory(root: string, opts: PackOptions = {}): Readable {
+export function packDirectory(root: string, opts: PackDirectoryOptions = {}): Readable {
   const includes = normalizeIncludes(opts.includePaths ?? ['.']);
   let rebase: string[] | undefined;
   if (opts.rebaseName !== undefined) {

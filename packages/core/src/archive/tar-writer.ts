@@ -3,17 +3,15 @@
  * owners only, names relative to the root (directories end in `/`), symlinks stored not followed,
  * regular files with several links written once and then as hardlinks to the first name.
  */
-
 import type { Stats } from 'node:fs';
 import { constants } from 'node:fs';
 import { open, readlink } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { Header, Pack } from 'tar-stream';
 import { pack as tarPack } from 'tar-stream';
+import { splitDeviceNumber } from './special-files.js';
 
 type EntryHeader = Partial<Header> & Pick<Header, 'name'>;
-
-import { splitDeviceNumber } from './special-files.js';
 
 /** The largest id the classic header's 7 octal digits hold; larger ones go in PAX records. */
 const MAX_OCTAL_ID = 0o7777777;

@@ -21,6 +21,8 @@ export class ContainerEntry {
   readonly removeWaiters = new Set<(r: WaitResult) => void>();
   readonly execIds = new Set<string>();
   removed = false;
+  /** State writes run one after another, each saving the state as it is when it runs. */
+  private saving: Promise<void> = Promise.resolve();
 
   constructor(
     public record: ContainerRecord,
@@ -28,6 +30,13 @@ export class ContainerEntry {
     readonly dir: string,
   ) {
     this.hub = new StdioHub(record.Config.Tty === true, record.Config.StdinOnce === true);
+  }
+
+  /** Queues a write of the current state; resolves when it (and every earlier one) is on disk. */
+  save(write: () => Promise<void>): Promise<void> {
+    const next = this.saving.then(write);
+    this.saving = next.catch(() => {});
+    return next;
   }
 
   get id(): string {

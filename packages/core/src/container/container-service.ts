@@ -81,10 +81,14 @@ export class Containers implements ContainerService {
 
   // ---- persistence -------------------------------------------------------------------------
 
-  private async persist(entry: ContainerEntry): Promise<void> {
-    if (entry.removed) return;
-    await writeJsonAtomic(join(entry.dir, 'config.v2.json'), entry.record, 0o600);
-    await writeJsonAtomic(join(entry.dir, 'hostconfig.json'), entry.hostConfig, 0o600);
+  /** Writes Docker's two state files. Writes are queued per container, so a slow earlier write
+   * (the "running" state) can never land after a later one (the exit of a fast process). */
+  private persist(entry: ContainerEntry): Promise<void> {
+    return entry.save(async () => {
+      if (entry.removed) return;
+      await writeJsonAtomic(join(entry.dir, 'config.v2.json'), entry.record, 0o600);
+      await writeJsonAtomic(join(entry.dir, 'hostconfig.json'), entry.hostConfig, 0o600);
+    });
   }
 
   /** Start-up: loads every container from disk. Containers that were running when the daemon

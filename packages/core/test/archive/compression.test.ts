@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { decompressStream, detectCompression, TsdockerError } from '@tsdocker/core';
@@ -32,6 +33,17 @@ describe('detectCompression / decompressStream', () => {
     await expect(collect(decompressStream(Readable.from([gz])))).rejects.toThrow();
   });
 
+  it('destroys its input when destroyed in the middle of a gzip stream', async () => {
+    const input = new Readable({ read() {} });
+    input.push(gzipSync(randomBytes(100_000)).subarray(0, 20_000)); // a part: more is awaited
+    const out = decompressStream(input);
+    const outClosed = new Promise((resolve) => out.once('close', resolve));
+    await new Promise((resolve) => out.once('data', resolve));
+    out.destroy();
+    await outClosed;
+    expect(input.destroyed).toBe(true);
+  });
+
   it('refuses bzip2 with a not-supported error', async () => {
     const err = await collect(decompressStream(Readable.from([Buffer.from('BZh91AY&SY....')]))).catch(
       (e) => e,
@@ -39,13 +51,15 @@ describe('detectCompression / decompressStream', () => {
     expect(TsdockerError.is(err, 'not-supported')).toBe(true);
   });
 
-  it('destroys its input when it is destroyed', async () => {
-    const input = new Readable({ read() {} });
+  it('destroys its input when it is destroyed, even while waiting for more input', async () => {
+    const input = new Readable({ read() {} }); // never ends on its own
     input.push(Buffer.alloc(600, 1));
     const out = decompressStream(input);
     await new Promise((resolve) => out.once('data', resolve));
+    const outClosed = new Promise((resolve) => out.once('close', resolve));
     out.destroy();
     await new Promise((resolve) => input.once('close', resolve));
+    await outClosed;
     expect(input.destroyed).toBe(true);
   });
 });

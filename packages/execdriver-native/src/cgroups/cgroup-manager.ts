@@ -3,7 +3,7 @@
  * list and freeze its processes, read its usage, destroy it. Implementations take the cgroup
  * root as a parameter so tests can point them at a temporary directory.
  */
-import type { ContainerStats, DeviceSpec, Resources } from '@tsdocker/core';
+import type { ContainerStats, DeviceSpec, MountSpec, Resources } from '@tsdocker/core';
 
 export type CgroupVersion = 1 | 2;
 
@@ -17,6 +17,12 @@ export interface CgroupManager {
   procsFiles(): string[];
   /** The file whose `oom_kill N` line counts OOM kills (`memory.oom_control` / `memory.events`). */
   oomEventsFile(): string | undefined;
+  /**
+   * What a spec's `cgroup` mount at `destination` becomes inside the container: on v1 a tmpfs
+   * with a read-only bind of the container's own directory per controller (as runc does); on
+   * v2 a cgroup2 mount.
+   */
+  mountsFor(destination: string, options: readonly string[]): MountSpec[];
   /** Whether the cgroup exists (created and not destroyed). */
   exists(): Promise<boolean>;
   /** Host pids of every process in the cgroup; empty when it does not exist. */

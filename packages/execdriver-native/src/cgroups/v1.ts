@@ -5,7 +5,7 @@
  */
 import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ContainerStats, type DeviceSpec, notSupported, type Resources } from '@tsdocker/core';
+import { type ContainerStats, type DeviceSpec, notSupported, type Resources, type MountSpec } from '@tsdocker/core';
 import {
   dirExists,
   killAll,
@@ -60,6 +60,22 @@ export class CgroupV1Manager implements CgroupManager {
       if (await dirExists(mount)) mounts.set(controller, await realpath(mount));
     }
     return new CgroupV1Manager(location, mounts);
+  }
+
+  mountsFor(destination: string, options: readonly string[]): MountSpec[] {
+    const flags = options.filter((o) => o !== 'rw');
+    const mounts: MountSpec[] = [
+      { destination, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'noexec', 'nodev', 'mode=755'] },
+    ];
+    for (const [controller, dir] of this.dirs) {
+      mounts.push({
+        destination: `${destination}/${controller}`,
+        type: 'bind',
+        source: dir,
+        options: ['rbind', ...new Set(['ro', 'nosuid', 'noexec', 'nodev', ...flags])],
+      });
+    }
+    return mounts;
   }
 
   private dir(controller: V1Controller): string | undefined {

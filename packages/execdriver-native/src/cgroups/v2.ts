@@ -3,7 +3,7 @@
  * delegate the controllers it needs through `cgroup.subtree_control`.
  */
 import { join } from 'node:path';
-import { type ContainerStats, type DeviceSpec, notSupported, type Resources } from '@tsdocker/core';
+import { type ContainerStats, type DeviceSpec, notSupported, type Resources, type MountSpec } from '@tsdocker/core';
 import {
   dirExists,
   killAll,
@@ -30,6 +30,10 @@ export class CgroupV2Manager implements CgroupManager {
 
   constructor(private readonly location: CgroupLocation) {
     this.dir = join(location.root, location.path);
+  }
+
+  mountsFor(destination: string, options: readonly string[]): MountSpec[] {
+    return [{ destination, type: 'cgroup', source: 'cgroup', options: [...options] }];
   }
 
   async create(resources: Resources, _devices: readonly DeviceSpec[]): Promise<void> {
