@@ -3,7 +3,18 @@
 // a busybox image built offline from Debian's busybox-static, one container that prints
 // something, `ps -a`, then a clean shutdown. Run through scripts/demo.sh (which sets up first).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -31,7 +42,10 @@ function buildBusyboxRootfs() {
   chmodSync(join(root, 'tmp'), 0o1777);
   copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
   chmodSync(join(root, 'bin/busybox'), 0o755);
-  execFileSync(join(root, 'bin/busybox'), ['--install', '-s', join(root, 'bin')]);
+  // Relative links: `busybox --install -s` would point them at this host's path.
+  for (const applet of execFileSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).split('\n')) {
+    if (applet && applet !== 'busybox') symlinkSync('busybox', join(root, 'bin', applet));
+  }
   writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
   writeFileSync(join(root, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
   const tar = join(work, 'busybox.tar');
@@ -43,7 +57,10 @@ const config = join(work, 'daemon.json');
 writeFileSync(config, JSON.stringify({ 'data-root': join(work, 'data'), 'exec-root': join(work, 'exec'), hosts: [`unix://${socket}`] }, null, 2));
 
 step('start the daemon (tsdocker daemon --config-file daemon.json)');
-const daemon = spawn(process.execPath, [cli, 'daemon', '--config-file', config], { stdio: ['ignore', 'inherit', 'inherit'] });
+// The daemon's structured log goes to a file, shown only if something fails.
+const daemonLog = join(work, 'daemon.log');
+const logFd = openSync(daemonLog, 'a');
+const daemon = spawn(process.execPath, [cli, 'daemon', '--config-file', config], { stdio: ['ignore', logFd, logFd] });
 let failed = false;
 try {
   for (let i = 0; i < 200 && !existsSync(socket); i++) {
@@ -71,7 +88,8 @@ try {
   daemon.kill('SIGTERM');
   const code = await exited;
   console.log(`daemon exited with ${code}`);
-  rmSync(work, { recursive: true, force: true });
   if (code !== 0) failed = true;
+  if (failed) console.error(`--- daemon log ---\n${readFileSync(daemonLog, 'utf8')}`);
+  rmSync(work, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);

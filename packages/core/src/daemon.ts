@@ -12,7 +12,14 @@ import { Containers } from './container/container-service.js';
 import type { ExecDriverDescriptor, GraphDriverDescriptor, Logger } from './drivers/descriptor.js';
 import type { ExecDriver } from './drivers/exec-driver.js';
 import type { DiffGraphDriver, GraphDriver } from './drivers/graph-driver.js';
-import { type ImportModule, createDriver, importDriver, packageForDriver, parseKeyValueOptions } from './drivers/loader.js';
+import {
+  createDriver,
+  type ImportModule,
+  importDriver,
+  makeDriverContext,
+  packageForDriver,
+  parseKeyValueOptions,
+} from './drivers/loader.js';
 import { withNaiveDiff } from './drivers/naive-diff.js';
 import { invalidArgument, TsdockerError } from './errors.js';
 import { Execs } from './exec/exec-service.js';
@@ -163,7 +170,7 @@ export class Daemon implements DaemonServices {
     for (const name of GRAPH_DRIVER_PRIORITY) {
       try {
         const descriptor = await importDriver('graph', name, importModule);
-        const ctx = { dataRoot, execRoot: config['exec-root'], stateDir: join(dataRoot, descriptor.name), runtimeDir: join(config['exec-root'], descriptor.name), logger: silentLogger };
+        const ctx = await makeDriverContext(descriptor, { dataRoot, execRoot: config['exec-root'], logger: silentLogger });
         const probe = descriptor.probe ? await descriptor.probe(ctx) : { supported: true as const };
         if (probe.supported) return descriptor;
         reasons.push(`${name}: ${probe.reason}`);

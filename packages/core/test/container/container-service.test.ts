@@ -76,7 +76,10 @@ describe('containers', () => {
     expect(await out).toBe('hi\n');
     const logs = await containers.logs(Id, { follow: false, stdout: true, stderr: true, since: 0, until: 0, timestamps: false, tail: 'all', details: false });
     expect(await text(logs.output)).toBe('hi\nto-stderr\n');
+    // A stopped container starts again, and a later attacher sees the new run.
+    const again = await containers.wait(Id, 'next-exit');
     await expect(containers.start(Id)).resolves.toBeUndefined();
+    expect((await again.result).StatusCode).toBe(0);
   });
 
   it('stdin sent before start reaches the process (run -i)', async () => {

@@ -2,6 +2,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { ContainerSpec, ExecDriver, ExitStatus, ProcessHandle, ProcessSpec } from '../../src/drivers/exec-driver.js';
 import { invalidArgument } from '../../src/errors.js';
 import type { ImageAccess } from '../../src/container/container-service.js';
@@ -22,8 +23,10 @@ function fakeProcess(proc: ProcessSpec): ProcessHandle {
     done = true;
     stdout.end();
     stderr?.end();
-    stdout.once('end', () => finish({ exitCode: code, oomKilled: false, finishedAt: new Date() }));
-    stdout.resume();
+    // As the contract says: exited only once the consumer has read every byte of both streams.
+    void Promise.all([finished(stdout), stderr ? finished(stderr) : undefined]).then(() =>
+      finish({ exitCode: code, oomKilled: false, finishedAt: new Date() }),
+    );
   };
   const [cmd, ...args] = proc.args;
   setImmediate(() => {
