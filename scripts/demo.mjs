@@ -38,7 +38,8 @@ function tsdocker(args, opts = {}) {
 
 function buildBusyboxRootfs() {
   const root = join(work, 'rootfs');
-  for (const d of ['bin', 'etc', 'tmp', 'root', 'proc', 'sys', 'dev']) mkdirSync(join(root, d), { recursive: true });
+  for (const d of ['bin', 'etc', 'tmp', 'root', 'proc', 'sys', 'dev'])
+    mkdirSync(join(root, d), { recursive: true });
   chmodSync(join(root, 'tmp'), 0o1777);
   copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
   chmodSync(join(root, 'bin/busybox'), 0o755);
@@ -46,7 +47,10 @@ function buildBusyboxRootfs() {
   for (const applet of execFileSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).split('\n')) {
     if (applet && applet !== 'busybox') symlinkSync('busybox', join(root, 'bin', applet));
   }
-  writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
+  writeFileSync(
+    join(root, 'etc/passwd'),
+    'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n',
+  );
   writeFileSync(join(root, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
   const tar = join(work, 'busybox.tar');
   execFileSync('tar', ['-C', root, '--numeric-owner', '-cf', tar, '.']);
@@ -54,13 +58,22 @@ function buildBusyboxRootfs() {
 }
 
 const config = join(work, 'daemon.json');
-writeFileSync(config, JSON.stringify({ 'data-root': join(work, 'data'), 'exec-root': join(work, 'exec'), hosts: [`unix://${socket}`] }, null, 2));
+writeFileSync(
+  config,
+  JSON.stringify(
+    { 'data-root': join(work, 'data'), 'exec-root': join(work, 'exec'), hosts: [`unix://${socket}`] },
+    null,
+    2,
+  ),
+);
 
 step('start the daemon (tsdocker daemon --config-file daemon.json)');
 // The daemon's structured log goes to a file, shown only if something fails.
 const daemonLog = join(work, 'daemon.log');
 const logFd = openSync(daemonLog, 'a');
-const daemon = spawn(process.execPath, [cli, 'daemon', '--config-file', config], { stdio: ['ignore', logFd, logFd] });
+const daemon = spawn(process.execPath, [cli, 'daemon', '--config-file', config], {
+  stdio: ['ignore', logFd, logFd],
+});
 let failed = false;
 try {
   for (let i = 0; i < 200 && !existsSync(socket); i++) {
@@ -69,12 +82,20 @@ try {
   }
   if (!existsSync(socket)) throw new Error('the daemon did not create its socket');
 
-  step('import a busybox image built from Debian\'s busybox-static');
+  step("import a busybox image built from Debian's busybox-static");
   tsdocker(['import', '--change', 'CMD ["sh"]', buildBusyboxRootfs(), 'busybox:latest']);
   tsdocker(['images']);
 
   step('run a container');
-  tsdocker(['run', '--name', 'hello', 'busybox', 'sh', '-c', 'echo "Hello from a tsdocker container: $(hostname), pid $$, $(ls /sys/class/net | tr "\\n" " ")"']);
+  tsdocker([
+    'run',
+    '--name',
+    'hello',
+    'busybox',
+    'sh',
+    '-c',
+    'echo "Hello from a tsdocker container: $(hostname), pid $$, $(ls /sys/class/net | tr "\\n" " ")"',
+  ]);
 
   step('list containers');
   tsdocker(['ps', '-a']);

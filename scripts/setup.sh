@@ -10,6 +10,8 @@ command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v mknod >/dev/null 2>&1 || need_apt+=(coreutils)
 command -v ps >/dev/null 2>&1 || need_apt+=(procps)
+command -v setfattr >/dev/null 2>&1 || need_apt+=(attr)
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v script >/dev/null 2>&1 || need_apt+=(bsdutils)
 command -v docker >/dev/null 2>&1 || need_apt+=(docker.io)
 if [ ${#need_apt[@]} -gt 0 ]; then

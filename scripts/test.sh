@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+pnpm run lint
+pnpm run typecheck
 exec pnpm exec vitest run "$@"

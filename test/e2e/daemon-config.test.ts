@@ -12,26 +12,43 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 function runDaemon(config: Record<string, unknown>) {
   dir = mkdtempSync(join(tmpdir(), 'tsd-cfg-'));
   const file = join(dir, 'daemon.json');
-  writeFileSync(file, JSON.stringify({ 'data-root': join(dir, 'data'), 'exec-root': join(dir, 'exec'), hosts: [`unix://${join(dir, 's.sock')}`], ...config }));
-  return spawnSync(process.execPath, [CLI_BIN, 'daemon', '--config-file', file], { encoding: 'utf8', timeout: 30_000 });
+  writeFileSync(
+    file,
+    JSON.stringify({
+      'data-root': join(dir, 'data'),
+      'exec-root': join(dir, 'exec'),
+      hosts: [`unix://${join(dir, 's.sock')}`],
+      ...config,
+    }),
+  );
+  return spawnSync(process.execPath, [CLI_BIN, 'daemon', '--config-file', file], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
 }
 
 describe('daemon start-up with a bad config file', () => {
   it('an unknown storage driver fails, naming the package to install', () => {
     const r = runDaemon({ 'storage-driver': 'zfs-nope' });
     expect(r.status).toBe(1);
-    expect(r.stderr + r.stdout).toMatch(/graph driver "zfs-nope" is not installed: install the package zfs-nope/);
+    expect(r.stderr + r.stdout).toMatch(
+      /graph driver "zfs-nope" is not installed: install the package zfs-nope/,
+    );
   });
 
   it('an unknown exec driver fails, naming the package to install', () => {
     const r = runDaemon({ 'storage-driver': 'vfs', 'exec-driver': '@acme/execdriver-kata' });
     expect(r.status).toBe(1);
-    expect(r.stderr + r.stdout).toMatch(/exec driver "@acme\/execdriver-kata" is not installed: install the package @acme\/execdriver-kata/);
+    expect(r.stderr + r.stdout).toMatch(
+      /exec driver "@acme\/execdriver-kata" is not installed: install the package @acme\/execdriver-kata/,
+    );
   });
 
   it('an unknown key fails like dockerd', () => {
     const r = runDaemon({ 'storage-drvier': 'vfs' });
     expect(r.status).toBe(1);
-    expect(r.stderr + r.stdout).toMatch(/the following directives don't match any configuration option: storage-drvier/);
+    expect(r.stderr + r.stdout).toMatch(
+      /the following directives don't match any configuration option: storage-drvier/,
+    );
   });
 });

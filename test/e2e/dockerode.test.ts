@@ -58,7 +58,10 @@ describe('dockerode', () => {
     const sink = new PassThrough();
     const chunks: Buffer[] = [];
     sink.on('data', (b: Buffer) => chunks.push(b));
-    const [result, container] = (await docker.run('busybox', ['echo', 'run-helper'], sink)) as [{ StatusCode: number }, Docker.Container];
+    const [result, container] = (await docker.run('busybox', ['echo', 'run-helper'], sink)) as [
+      { StatusCode: number },
+      Docker.Container,
+    ];
     expect(result.StatusCode).toBe(0);
     expect(Buffer.concat(chunks).toString()).toContain('run-helper');
     await container.remove({ force: true });

@@ -3,7 +3,7 @@
  * namespaces, cgroups and layers, as root).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBusyboxTar } from '../helpers/busybox-image.js';
@@ -28,7 +28,8 @@ afterAll(async () => {
 });
 
 function ok(r: ReturnType<DaemonHandle['docker']>): string {
-  if (r.status !== 0) throw new Error(`docker exited ${r.status}: ${r.stderr}\n--- daemon log ---\n${d.logs().slice(-4000)}`);
+  if (r.status !== 0)
+    throw new Error(`docker exited ${r.status}: ${r.stderr}\n--- daemon log ---\n${d.logs().slice(-4000)}`);
   return r.stdout;
 }
 
@@ -75,7 +76,7 @@ describe('2. run --rm', () => {
     expect(r.stderr).toBe('err\n');
   });
 
-  it('an unknown command exits 127 with Docker\'s message', () => {
+  it("an unknown command exits 127 with Docker's message", () => {
     const r = d.docker(['run', '--rm', 'busybox', 'no-such-command']);
     expect(r.status).toBe(127);
     expect(r.stderr).toContain('executable file not found');
@@ -83,7 +84,9 @@ describe('2. run --rm', () => {
   });
 
   it('stdin piped into run -i reaches the process', () => {
-    const r = d.docker(['run', '--rm', '-i', 'busybox', 'sh', '-c', 'cat; echo done'], { input: 'line1\nline2\n' });
+    const r = d.docker(['run', '--rm', '-i', 'busybox', 'sh', '-c', 'cat; echo done'], {
+      input: 'line1\nline2\n',
+    });
     expect(r.stdout).toBe('line1\nline2\ndone\n');
   });
 });
@@ -91,12 +94,24 @@ describe('2. run --rm', () => {
 describe('3. a named, detached container', () => {
   let id = '';
   it('runs detached, shows in ps, logs and logs -f', () => {
-    id = ok(d.docker(['run', '-d', '--name', 'web', 'busybox', 'sh', '-c', 'i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done'])).trim();
+    id = ok(
+      d.docker([
+        'run',
+        '-d',
+        '--name',
+        'web',
+        'busybox',
+        'sh',
+        '-c',
+        'i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done',
+      ]),
+    ).trim();
     expect(id).toMatch(/^[0-9a-f]{64}$/);
     const ps = ok(d.docker(['ps']));
     expect(ps).toMatch(new RegExp(`${id.slice(0, 12)}\\s+busybox\\s+"sh -c .*"\\s+.*Up .*\\s+web\\n`));
     // Wait (bounded) until a few lines are logged.
-    for (let i = 0; i < 50 && !/tick 2/.test(d.docker(['logs', 'web']).stdout); i++) spawnSync('sleep', ['0.1']);
+    for (let i = 0; i < 50 && !/tick 2/.test(d.docker(['logs', 'web']).stdout); i++)
+      spawnSync('sleep', ['0.1']);
     expect(ok(d.docker(['logs', 'web']))).toMatch(/^tick 0\ntick 1\ntick 2\n/);
     expect(ok(d.docker(['logs', '--tail', '1', 'web']))).toMatch(/^tick \d+\n$/);
     const follow = d.docker(['logs', '-f', 'web'], { timeoutMs: 1500 });
@@ -110,7 +125,9 @@ describe('3. a named, detached container', () => {
 
   it('stop -t 2 stops it, rm removes it', () => {
     expect(ok(d.docker(['stop', '-t', '2', 'web']))).toBe('web\n');
-    expect(ok(d.docker(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'web']))).toBe('exited 137\n');
+    expect(ok(d.docker(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'web']))).toBe(
+      'exited 137\n',
+    );
     expect(ok(d.docker(['ps', '-a', '--format', '{{.Names}} {{.Status}}']))).toMatch(/^web Exited \(137\) /);
     expect(ok(d.docker(['rm', 'web']))).toBe('web\n');
     expect(ok(d.docker(['ps', '-aq']))).toBe('');
@@ -120,12 +137,16 @@ describe('3. a named, detached container', () => {
 describe('4. run -it under a pseudo-terminal', () => {
   it('gets a TTY, its output, and stdin reaches the process', () => {
     // `script` gives the docker CLI a real terminal; our input is typed into it.
-    const r = spawnSync('script', ['-qec', 'docker run -it --rm busybox sh -c "tty; read x; echo got:\\$x; exit 3"', '/dev/null'], {
-      env: { ...process.env, DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.dir, 'docker-config') },
-      input: 'hello-tty\n',
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const r = spawnSync(
+      'script',
+      ['-qec', 'docker run -it --rm busybox sh -c "tty; read x; echo got:\\$x; exit 3"', '/dev/null'],
+      {
+        env: { ...process.env, DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.dir, 'docker-config') },
+        input: 'hello-tty\n',
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
     expect(r.stdout).toMatch(/\/dev\/pts\/0\r\n/);
     expect(r.stdout).toContain('got:hello-tty');
     expect(r.status).toBe(3);
@@ -134,17 +155,33 @@ describe('4. run -it under a pseudo-terminal', () => {
 
 describe('5. inside a container', () => {
   it('the command is PID 1 and only its processes are visible', () => {
-    const out = ok(d.docker(['run', '--rm', 'busybox', 'sh', '-c', 'echo $$; ls /proc | grep -E "^[0-9]+$" | sort -n | tr "\\n" " "']));
+    const out = ok(
+      d.docker([
+        'run',
+        '--rm',
+        'busybox',
+        'sh',
+        '-c',
+        'echo $$; ls /proc | grep -E "^[0-9]+$" | sort -n | tr "\\n" " "',
+      ]),
+    );
     const [pid, procs] = out.split('\n');
     expect(pid).toBe('1');
     // sh (1), ls, grep, sort, tr: only this pipeline's processes.
     expect(procs!.trim().split(' ').length).toBeLessThanOrEqual(6);
   });
 
-  it('the host\'s files are not reachable through /proc/1/root', () => {
+  it("the host's files are not reachable through /proc/1/root", () => {
     const marker = join(d.dir, 'host-only-marker');
     spawnSync('touch', [marker]);
-    const r = d.docker(['run', '--rm', 'busybox', 'sh', '-c', `ls /proc/1/root${marker} /proc/1/root/../../..${marker} 2>&1; ls /proc/1/root/`]);
+    const r = d.docker([
+      'run',
+      '--rm',
+      'busybox',
+      'sh',
+      '-c',
+      `ls /proc/1/root${marker} /proc/1/root/../../..${marker} 2>&1; ls /proc/1/root/`,
+    ]);
     expect(r.stdout).not.toMatch(new RegExp(`^${marker}$`, 'm'));
     expect(r.stdout).toMatch(/No such file or directory/);
   });
@@ -153,18 +190,29 @@ describe('5. inside a container', () => {
     expect(ok(d.docker(['run', '--rm', 'busybox', 'ls', '/sys/class/net']))).toBe('lo\n');
   });
 
-  it('-m 32m shows in the container\'s cgroup and exceeding it exits 137', () => {
+  it("-m 32m shows in the container's cgroup and exceeding it exits 137", () => {
     const id = ok(d.docker(['run', '-d', '-m', '32m', 'busybox', 'sleep', '60'])).trim();
     try {
       const v1 = `/sys/fs/cgroup/memory/tsdocker/${id}/memory.limit_in_bytes`;
       const v2 = `/sys/fs/cgroup/tsdocker/${id}/memory.max`;
       const limit = existsSync(v1) ? readFileSync(v1, 'utf8') : readFileSync(v2, 'utf8');
       expect(limit.trim()).toBe(String(32 * 1024 * 1024));
-      expect(ok(d.docker(['exec', id, 'cat', '/proc/self/cgroup']))).toMatch(new RegExp(`memory:/tsdocker/${id}|0::/tsdocker/${id}`));
+      expect(ok(d.docker(['exec', id, 'cat', '/proc/self/cgroup']))).toMatch(
+        new RegExp(`memory:/tsdocker/${id}|0::/tsdocker/${id}`),
+      );
     } finally {
       d.docker(['rm', '-f', id]);
     }
-    const hog = d.docker(['run', '--rm', '-m', '32m', 'busybox', 'sh', '-c', 'x=a; while true; do x=$x$x; done']);
+    const hog = d.docker([
+      'run',
+      '--rm',
+      '-m',
+      '32m',
+      'busybox',
+      'sh',
+      '-c',
+      'x=a; while true; do x=$x$x; done',
+    ]);
     expect(hog.status).toBe(137);
   });
 });
@@ -173,7 +221,9 @@ describe('7. restart keeps stopped containers, their logs and images', () => {
   it('survives a daemon restart', async () => {
     ok(d.docker(['run', '--name', 'keeper', 'busybox', 'echo', 'kept line']));
     await d.restart();
-    expect(ok(d.docker(['ps', '-a', '--format', '{{.Names}} {{.Status}}']))).toMatch(/^keeper Exited \(0\) /m);
+    expect(ok(d.docker(['ps', '-a', '--format', '{{.Names}} {{.Status}}']))).toMatch(
+      /^keeper Exited \(0\) /m,
+    );
     expect(ok(d.docker(['logs', 'keeper']))).toBe('kept line\n');
     expect(ok(d.docker(['images', '--format', '{{.Repository}}:{{.Tag}}']))).toContain('busybox:latest');
     expect(ok(d.docker(['start', '-a', 'keeper']))).toBe('kept line\n');
@@ -181,12 +231,29 @@ describe('7. restart keeps stopped containers, their logs and images', () => {
   });
 });
 
-describe('8. bad input gets Docker\'s status and message and changes nothing', () => {
+describe("8. bad input gets Docker's status and message and changes nothing", () => {
   const stateFiles = () => readdirSync(join(d.dataRoot, 'containers')).sort();
 
   it('unknown image: 404', () => {
     const before = stateFiles();
-    const probe = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--unix-socket', d.socket, '-H', 'Content-Type: application/json', '-d', '{"Image":"nosuchimage:1"}', 'http://localhost/v1.50/containers/create'], { encoding: 'utf8' });
+    const probe = spawnSync(
+      'curl',
+      [
+        '-s',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '--unix-socket',
+        d.socket,
+        '-H',
+        'Content-Type: application/json',
+        '-d',
+        '{"Image":"nosuchimage:1"}',
+        'http://localhost/v1.50/containers/create',
+      ],
+      { encoding: 'utf8' },
+    );
     expect(probe.stdout).toBe('404');
     // The CLI then tries a pull, which tsdocker refuses; `run` exits 125 as Docker's does.
     const run = d.docker(['run', '--rm', 'nosuchimage:1']);
@@ -198,7 +265,24 @@ describe('8. bad input gets Docker\'s status and message and changes nothing', (
   });
 
   it('malformed JSON: 400', () => {
-    const r = spawnSync('curl', ['-s', '-o', '-', '-w', '\n%{http_code}', '--unix-socket', d.socket, '-H', 'Content-Type: application/json', '-d', '{"Image": ', 'http://localhost/v1.50/containers/create'], { encoding: 'utf8' });
+    const r = spawnSync(
+      'curl',
+      [
+        '-s',
+        '-o',
+        '-',
+        '-w',
+        '\n%{http_code}',
+        '--unix-socket',
+        d.socket,
+        '-H',
+        'Content-Type: application/json',
+        '-d',
+        '{"Image": ',
+        'http://localhost/v1.50/containers/create',
+      ],
+      { encoding: 'utf8' },
+    );
     const lines = r.stdout.trim().split('\n');
     const code = lines.pop();
     const body = lines.join('\n');
@@ -228,7 +312,9 @@ describe('8. bad input gets Docker\'s status and message and changes nothing', (
   it('remove a running container without force: 409', () => {
     ok(d.docker(['run', '-d', '--name', 'busy', 'busybox', 'sleep', '60']));
     const r = d.docker(['rm', 'busy']);
-    expect(r.stderr).toContain('cannot remove container "busy": container is running: stop the container before removing or force remove');
+    expect(r.stderr).toContain(
+      'cannot remove container "busy": container is running: stop the container before removing or force remove',
+    );
     expect(ok(d.docker(['ps', '--format', '{{.Names}}']))).toContain('busy');
     ok(d.docker(['rm', '-f', 'busy']));
   });

@@ -3,8 +3,8 @@
  * root and socket, and the real docker CLI against it. Everything is removed in `stop()`, which
  * tests call from afterAll/afterEach so a failing test still cleans up.
  */
-import { type ChildProcess, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -22,7 +22,10 @@ export interface DaemonHandle {
   process: ChildProcess;
   logs(): string;
   /** Runs the real docker CLI against this daemon. */
-  docker(args: string[], opts?: { input?: string; timeoutMs?: number; env?: Record<string, string> }): SpawnSyncReturns<string>;
+  docker(
+    args: string[],
+    opts?: { input?: string; timeoutMs?: number; env?: Record<string, string> },
+  ): SpawnSyncReturns<string>;
   /** Stops the daemon with SIGTERM and waits for it; returns its exit code. */
   terminate(): Promise<number | null>;
   /** Starts the daemon again on the same roots (restart tests). */
@@ -31,8 +34,22 @@ export interface DaemonHandle {
   stop(): Promise<void>;
 }
 
+/** Per-container runtime dirs the exec driver still has (it removes each at cleanup). */
+function leftoverContainerState(execRoot: string): string[] {
+  const dir = join(execRoot, 'native');
+  return existsSync(dir) ? readdirSync(dir).filter((name) => /^[0-9a-f]{64}$/.test(name)) : [];
+}
+
+/** Removes container `id`'s cgroups (v1: one per controller; v2: one), by its id only. */
+function removeCgroups(id: string): void {
+  const candidates = [`/sys/fs/cgroup/tsdocker/${id}`];
+  for (const controller of readdirSync('/sys/fs/cgroup')) candidates.push(`/sys/fs/cgroup/${controller}/tsdocker/${id}`);
+  for (const path of candidates) if (existsSync(path)) spawnSync('rmdir', [path]);
+}
+
 export async function startDaemon(opts: { config?: Record<string, unknown> } = {}): Promise<DaemonHandle> {
-  if (process.getuid?.() !== 0) throw new Error('end-to-end tests must run as root (namespaces, cgroups, mounts)');
+  if (process.getuid?.() !== 0)
+    throw new Error('end-to-end tests must run as root (namespaces, cgroups, mounts)');
   const dir = mkdtempSync(join(tmpdir(), 'tsd-e2e-'));
   const dataRoot = join(dir, 'data');
   const execRoot = join(dir, 'exec');
@@ -40,14 +57,22 @@ export async function startDaemon(opts: { config?: Record<string, unknown> } = {
   const configFile = join(dir, 'daemon.json');
   writeFileSync(
     configFile,
-    JSON.stringify({ 'data-root': dataRoot, 'exec-root': execRoot, hosts: [`unix://${socket}`], 'storage-driver': 'vfs', ...opts.config }),
+    JSON.stringify({
+      'data-root': dataRoot,
+      'exec-root': execRoot,
+      hosts: [`unix://${socket}`],
+      'storage-driver': 'vfs',
+      ...opts.config,
+    }),
   );
   const logFile = join(dir, 'daemon.log');
   let child: ChildProcess;
 
   const launch = async () => {
     const out = require('node:fs').openSync(logFile, 'a');
-    child = spawn(process.execPath, [CLI_BIN, 'daemon', '--config-file', configFile], { stdio: ['ignore', out, out] });
+    child = spawn(process.execPath, [CLI_BIN, 'daemon', '--config-file', configFile], {
+      stdio: ['ignore', out, out],
+    });
     for (let i = 0; i < 300; i++) {
       if (existsSync(socket)) {
         const ping = spawnSync('docker', ['version', '--format', '{{.Server.APIVersion}}'], {
@@ -75,7 +100,12 @@ export async function startDaemon(opts: { config?: Record<string, unknown> } = {
     logs: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
     docker(args, o = {}) {
       return spawnSync('docker', args, {
-        env: { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(dir, 'docker-config'), ...o.env },
+        env: {
+          ...process.env,
+          DOCKER_HOST: `unix://${socket}`,
+          DOCKER_CONFIG: join(dir, 'docker-config'),
+          ...o.env,
+        },
         input: o.input ?? '',
         encoding: 'utf8',
         timeout: o.timeoutMs ?? 60_000,
@@ -96,9 +126,12 @@ export async function startDaemon(opts: { config?: Record<string, unknown> } = {
     },
     async stop() {
       await handle.terminate();
+      const leaked = leftoverContainerState(execRoot);
       // Anything a crashed daemon left mounted under our root goes before the files do.
       spawnSync('sh', ['-c', `grep -o ' ${dir}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l`]);
+      for (const id of leaked) removeCgroups(id);
       rmSync(dir, { recursive: true, force: true });
+      if (leaked.length) throw new Error(`the daemon left container state behind after shutdown: ${leaked.join(', ')}`);
     },
   };
   return handle;

@@ -93,8 +93,13 @@ export class Daemon implements DaemonServices {
     await mkdir(execRoot, { recursive: true, mode: 0o700 });
 
     // 1. The graph driver (layer storage).
-    const graphDescriptor = options.drivers?.graph ?? (await Daemon.selectGraphDriver(config, importModule, dataRoot));
-    const graph = await createDriver(graphDescriptor, parseKeyValueOptions(config['storage-opts'], 'storage-opts'), ctxOpts);
+    const graphDescriptor =
+      options.drivers?.graph ?? (await Daemon.selectGraphDriver(config, importModule, dataRoot));
+    const graph = await createDriver(
+      graphDescriptor,
+      parseKeyValueOptions(config['storage-opts'], 'storage-opts'),
+      ctxOpts,
+    );
     const graphDriver: DiffGraphDriver = withNaiveDiff(graph);
     logger.info('graph driver ready', { driver: graphDriver.name });
 
@@ -114,8 +119,13 @@ export class Daemon implements DaemonServices {
     await images.open();
 
     // 3. The exec driver.
-    const execDescriptor = options.drivers?.exec ?? (await importDriver('exec', config['exec-driver'], importModule));
-    const execDriver = await createDriver(execDescriptor, parseKeyValueOptions(config['exec-opts'], 'exec-opts'), ctxOpts);
+    const execDescriptor =
+      options.drivers?.exec ?? (await importDriver('exec', config['exec-driver'], importModule));
+    const execDriver = await createDriver(
+      execDescriptor,
+      parseKeyValueOptions(config['exec-opts'], 'exec-opts'),
+      ctxOpts,
+    );
     logger.info('exec driver ready', { driver: execDriver.name });
 
     // 4. Containers (the store restored from disk) and execs.
@@ -142,7 +152,13 @@ export class Daemon implements DaemonServices {
         const list = all();
         const running = list.filter((e) => e.record.State.Running && !e.record.State.Paused).length;
         const paused = list.filter((e) => e.record.State.Paused).length;
-        return { containers: list.length, running, paused, stopped: list.length - running - paused, images: images.count() };
+        return {
+          containers: list.length,
+          running,
+          paused,
+          stopped: list.length - running - paused,
+          images: images.count(),
+        };
       },
     });
     logger.info('daemon started', { dataRoot, execRoot, containers: all().length });
@@ -153,7 +169,11 @@ export class Daemon implements DaemonServices {
    * moby's choice: the configured driver; else the one whose state is already on disk (refusing
    * to guess when several left state); else the first supported one in priority order.
    */
-  private static async selectGraphDriver(config: DaemonConfig, importModule: ImportModule, dataRoot: string): Promise<GraphDriverDescriptor> {
+  private static async selectGraphDriver(
+    config: DaemonConfig,
+    importModule: ImportModule,
+    dataRoot: string,
+  ): Promise<GraphDriverDescriptor> {
     const configured = config['storage-driver'];
     if (configured) return importDriver('graph', configured, importModule);
     const withState: string[] = [];
@@ -170,12 +190,18 @@ export class Daemon implements DaemonServices {
     for (const name of GRAPH_DRIVER_PRIORITY) {
       try {
         const descriptor = await importDriver('graph', name, importModule);
-        const ctx = await makeDriverContext(descriptor, { dataRoot, execRoot: config['exec-root'], logger: silentLogger });
+        const ctx = await makeDriverContext(descriptor, {
+          dataRoot,
+          execRoot: config['exec-root'],
+          logger: silentLogger,
+        });
         const probe = descriptor.probe ? await descriptor.probe(ctx) : { supported: true as const };
         if (probe.supported) return descriptor;
         reasons.push(`${name}: ${probe.reason}`);
       } catch (err) {
-        reasons.push(`${name} (${packageForDriver('graph', name)}): ${TsdockerError.is(err) ? err.message : String(err)}`);
+        reasons.push(
+          `${name} (${packageForDriver('graph', name)}): ${TsdockerError.is(err) ? err.message : String(err)}`,
+        );
       }
     }
     throw invalidArgument(`no usable storage driver: ${reasons.join('; ')}`);
@@ -187,8 +213,12 @@ export class Daemon implements DaemonServices {
     this.closed = true;
     this.logger.info('daemon shutting down');
     await this.containers.stopAll(this.config['shutdown-timeout']);
-    await this.execDriver.close().catch((err) => this.logger.warn('exec driver close failed', { error: String(err) }));
-    await this.graphDriver.cleanup().catch((err) => this.logger.warn('graph driver cleanup failed', { error: String(err) }));
+    await this.execDriver
+      .close()
+      .catch((err) => this.logger.warn('exec driver close failed', { error: String(err) }));
+    await this.graphDriver
+      .cleanup()
+      .catch((err) => this.logger.warn('graph driver cleanup failed', { error: String(err) }));
     this.logger.info('daemon stopped');
   }
 }

@@ -20,7 +20,8 @@ export type ErrorKind =
 const marker = Symbol.for('tsdocker.error');
 
 export class TsdockerError extends Error {
-  private readonly [marker] = true;
+  /** Read by `is()` through `marker in err`; public so any copy of core can see it. */
+  readonly [marker] = true;
   readonly kind: ErrorKind;
 
   constructor(kind: ErrorKind, message: string, options?: { cause?: unknown }) {
@@ -36,16 +37,21 @@ export class TsdockerError extends Error {
   }
 }
 
-export const notFound = (message: string, cause?: unknown) => new TsdockerError('not-found', message, { cause });
+export const notFound = (message: string, cause?: unknown) =>
+  new TsdockerError('not-found', message, { cause });
 export const invalidArgument = (message: string, cause?: unknown) =>
   new TsdockerError('invalid-argument', message, { cause });
-export const conflict = (message: string, cause?: unknown) => new TsdockerError('conflict', message, { cause });
+export const conflict = (message: string, cause?: unknown) =>
+  new TsdockerError('conflict', message, { cause });
 export const alreadyExists = (message: string, cause?: unknown) =>
   new TsdockerError('already-exists', message, { cause });
 export const notSupported = (message: string, cause?: unknown) =>
   new TsdockerError('not-supported', message, { cause });
-export const unavailable = (message: string, cause?: unknown) => new TsdockerError('unavailable', message, { cause });
-export const forbidden = (message: string, cause?: unknown) => new TsdockerError('forbidden', message, { cause });
+export const unavailable = (message: string, cause?: unknown) =>
+  new TsdockerError('unavailable', message, { cause });
+export const forbidden = (message: string, cause?: unknown) =>
+  new TsdockerError('forbidden', message, { cause });
 export const notModified = (message: string) => new TsdockerError('not-modified', message);
 export const cancelled = (message: string) => new TsdockerError('cancelled', message);
-export const internal = (message: string, cause?: unknown) => new TsdockerError('internal', message, { cause });
+export const internal = (message: string, cause?: unknown) =>
+  new TsdockerError('internal', message, { cause });

@@ -72,9 +72,18 @@ export interface WaitResult {
 
 export interface ContainerService {
   /** `POST /containers/create`: `body` is the create JSON (Config + HostConfig + NetworkingConfig). */
-  create(params: { name?: string; platform?: string; body: unknown }): Promise<{ Id: string; Warnings: string[] }>;
+  create(params: {
+    name?: string;
+    platform?: string;
+    body: unknown;
+  }): Promise<{ Id: string; Warnings: string[] }>;
   inspect(ref: string, opts?: { size?: boolean }): Promise<Record<string, unknown>>;
-  list(opts: { all: boolean; limit?: number; size: boolean; filters: Filters }): Promise<Record<string, unknown>[]>;
+  list(opts: {
+    all: boolean;
+    limit?: number;
+    size: boolean;
+    filters: Filters;
+  }): Promise<Record<string, unknown>[]>;
   /** Throws not-modified when already running. */
   start(ref: string): Promise<void>;
   /** Throws not-modified when not running. `timeout` in seconds (-1 = wait forever). */
@@ -137,7 +146,10 @@ export interface ImageService {
   history(ref: string): Promise<Record<string, unknown>[]>;
   /** `repo` normalised or familiar; `tag` defaults to `latest`. */
   tag(ref: string, repo: string, tag?: string): Promise<void>;
-  remove(ref: string, opts?: { force?: boolean; noprune?: boolean }): Promise<Array<{ Untagged: string } | { Deleted: string }>>;
+  remove(
+    ref: string,
+    opts?: { force?: boolean; noprune?: boolean },
+  ): Promise<Array<{ Untagged: string } | { Deleted: string }>>;
 }
 
 export interface SystemService {

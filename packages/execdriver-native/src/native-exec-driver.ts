@@ -101,13 +101,18 @@ export class NativeExecDriver implements ExecDriver {
       const exitFile = join(dir, 'exit');
       const specFile = join(dir, 'config.spec');
       const cg = cgroup;
-      const mounts = spec.mounts.flatMap((m) => (m.type === 'cgroup' ? cg.mountsFor(m.destination, m.options) : [m]));
-      const encoded = encodeRunSpec({ ...spec, mounts }, {
-        cgroupProcs: cgroup.procsFiles(),
-        oomEvents: cgroup.oomEventsFile(),
-        exitFile,
-        capabilities: this.capabilities(cgroup),
-      });
+      const mounts = spec.mounts.flatMap((m) =>
+        m.type === 'cgroup' ? cg.mountsFor(m.destination, m.options) : [m],
+      );
+      const encoded = encodeRunSpec(
+        { ...spec, mounts },
+        {
+          cgroupProcs: cgroup.procsFiles(),
+          oomEvents: cgroup.oomEventsFile(),
+          exitFile,
+          capabilities: this.capabilities(cgroup),
+        },
+      );
       await writeFile(specFile, encoded, { mode: 0o600 });
       const init = await ShimProcess.launch({
         shimPath: this.options.shimPath,

@@ -5,8 +5,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
-import { finished } from 'node:stream/promises';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { type ExitStatus, internal, type Logger, type ProcessHandle, parseSignal } from '@tsdocker/core';
 import {
   formatResize,

@@ -35,7 +35,8 @@ export type DaemonConfigInput = z.input<typeof daemonConfigSchema>;
 function describeIssues(error: z.ZodError): string {
   return error.issues
     .map((issue) => {
-      if (issue.code === 'unrecognized_keys') return `the following directives don't match any configuration option: ${issue.keys.join(', ')}`;
+      if (issue.code === 'unrecognized_keys')
+        return `the following directives don't match any configuration option: ${issue.keys.join(', ')}`;
       const key = issue.path.join('.');
       return key ? `${key}: ${issue.message}` : issue.message;
     })
@@ -65,14 +66,19 @@ export async function loadDaemonConfig(opts: {
       text = await readFile(opts.configFile, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || opts.configFileRequired) {
-        throw invalidArgument(`unable to read config file ${opts.configFile}: ${(err as Error).message}`, err);
+        throw invalidArgument(
+          `unable to read config file ${opts.configFile}: ${(err as Error).message}`,
+          err,
+        );
       }
     }
     if (text !== undefined) {
-      if (text.length > MAX_CONFIG_BYTES) throw invalidArgument(`config file ${opts.configFile} is too large`);
+      if (text.length > MAX_CONFIG_BYTES)
+        throw invalidArgument(`config file ${opts.configFile} is too large`);
       try {
         const json: unknown = JSON.parse(text);
-        if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('not a JSON object');
+        if (typeof json !== 'object' || json === null || Array.isArray(json))
+          throw new Error('not a JSON object');
         fromFile = json as Record<string, unknown>;
       } catch (err) {
         throw invalidArgument(`invalid config file ${opts.configFile}: ${(err as Error).message}`, err);

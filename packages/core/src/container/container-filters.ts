@@ -13,7 +13,11 @@ function labelMatches(labels: Record<string, string>, filter: string): boolean {
   return labels[filter.slice(0, eq)] === filter.slice(eq + 1);
 }
 
-export function matchContainerFilters(entries: ContainerEntry[], filters: Filters, store: ContainerStore): ContainerEntry[] {
+export function matchContainerFilters(
+  entries: ContainerEntry[],
+  filters: Filters,
+  store: ContainerStore,
+): ContainerEntry[] {
   for (const key of Object.keys(filters)) {
     if (!KNOWN.has(key)) throw invalidArgument(`invalid filter '${key}'`);
   }
@@ -43,7 +47,16 @@ export function matchContainerFilters(entries: ContainerEntry[], filters: Filter
     if (filters.label?.length && !filters.label.every((l) => labelMatches(r.Config.Labels, l))) return false;
     if (filters.status?.length && !filters.status.includes(r.State.Status)) return false;
     if (exited.length && (r.State.Status !== 'exited' || !exited.includes(r.State.ExitCode))) return false;
-    if (filters.ancestor?.length && !filters.ancestor.some((a) => r.Config.Image === a || r.Image === a || r.Image.replace('sha256:', '').startsWith(a.replace('sha256:', '')))) return false;
+    if (
+      filters.ancestor?.length &&
+      !filters.ancestor.some(
+        (a) =>
+          r.Config.Image === a ||
+          r.Image === a ||
+          r.Image.replace('sha256:', '').startsWith(a.replace('sha256:', '')),
+      )
+    )
+      return false;
     const created = Date.parse(r.Created);
     if (before !== undefined && created >= before) return false;
     if (since !== undefined && created <= since) return false;

@@ -12,12 +12,54 @@ export function normaliseContainerName(name: string): string {
 }
 
 // A small version of moby's namesgenerator: adjective_surname.
-const LEFT = ['admiring', 'brave', 'clever', 'dazzling', 'eager', 'focused', 'gallant', 'happy', 'jolly', 'keen',
-  'laughing', 'modest', 'nifty', 'optimistic', 'peaceful', 'quirky', 'relaxed', 'serene', 'tender', 'upbeat',
-  'vibrant', 'wizardly', 'youthful', 'zealous'];
-const RIGHT = ['albattani', 'babbage', 'curie', 'darwin', 'euclid', 'fermi', 'goldberg', 'hopper', 'jepsen',
-  'knuth', 'lovelace', 'mccarthy', 'noether', 'pascal', 'ritchie', 'shannon', 'thompson', 'turing', 'wilson',
-  'yalow'];
+const LEFT = [
+  'admiring',
+  'brave',
+  'clever',
+  'dazzling',
+  'eager',
+  'focused',
+  'gallant',
+  'happy',
+  'jolly',
+  'keen',
+  'laughing',
+  'modest',
+  'nifty',
+  'optimistic',
+  'peaceful',
+  'quirky',
+  'relaxed',
+  'serene',
+  'tender',
+  'upbeat',
+  'vibrant',
+  'wizardly',
+  'youthful',
+  'zealous',
+];
+const RIGHT = [
+  'albattani',
+  'babbage',
+  'curie',
+  'darwin',
+  'euclid',
+  'fermi',
+  'goldberg',
+  'hopper',
+  'jepsen',
+  'knuth',
+  'lovelace',
+  'mccarthy',
+  'noether',
+  'pascal',
+  'ritchie',
+  'shannon',
+  'thompson',
+  'turing',
+  'wilson',
+  'yalow',
+];
 
 export function generateContainerName(retry: number): string {
   const name = `${LEFT[randomInt(LEFT.length)]}_${RIGHT[randomInt(RIGHT.length)]}`;

@@ -11,13 +11,13 @@ import { PassThrough, Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import type { Logger } from '../drivers/descriptor.js';
 import type { ExecDriver, ExitStatus } from '../drivers/exec-driver.js';
-import { TsdockerError, conflict, invalidArgument, notFound, notModified } from '../errors.js';
-import { secondsToNanos } from '../logs/log-time.js';
-import { JsonFileLogWriter } from '../logs/json-file-writer.js';
+import { conflict, invalidArgument, notFound, notModified, TsdockerError } from '../errors.js';
 import { readJsonFileLogs } from '../logs/json-file-reader.js';
+import { JsonFileLogWriter } from '../logs/json-file-writer.js';
+import { secondsToNanos } from '../logs/log-time.js';
 import type {
-  AttachOptions,
   Attachment,
+  AttachOptions,
   ContainerService,
   Filters,
   LogsOptions,
@@ -28,16 +28,16 @@ import type {
 import { generateId, readJsonFile, writeJsonAtomic } from '../store/index.js';
 import { type ContainerRecord, initialState, markExited, markRunning } from './container.js';
 import { ContainerEntry } from './container-entry.js';
+import { matchContainerFilters } from './container-filters.js';
 import { generateContainerName, normaliseContainerName } from './container-name.js';
 import { buildContainerSpec } from './container-spec.js';
 import { ContainerStore } from './container-store.js';
 import { inspectView, summaryView } from './container-view.js';
 import { type HostConfigInput, parseCreateBody } from './create-config.js';
-import { type ImageRuntimeConfig, commandOf, mergeWithImage, verifyHostConfig } from './create-container.js';
+import { commandOf, type ImageRuntimeConfig, mergeWithImage, verifyHostConfig } from './create-container.js';
 import { setupInitLayer } from './init-layer.js';
 import { renderHosts, renderResolvConf, writeNetworkFiles } from './network-files.js';
 import { parseSignal } from './signals.js';
-import { matchContainerFilters } from './container-filters.js';
 import { resolveUser } from './user.js';
 
 const execFileAsync = promisify(execFile);
@@ -67,7 +67,8 @@ const KILL_WAIT_MS = 10_000;
 
 /** moby maps runtime start errors to the exit codes the CLI also derives (126/127). */
 function startFailureExitCode(message: string): number {
-  if (message.includes('executable file not found') || message.includes('no such file or directory')) return 127;
+  if (message.includes('executable file not found') || message.includes('no such file or directory'))
+    return 127;
   if (message.includes('permission denied') || message.includes('is a directory')) return 126;
   return 128;
 }
@@ -105,7 +106,12 @@ export class Containers implements ContainerService {
         if (record.ID !== id) throw new Error('id mismatch');
         const entry = new ContainerEntry(record, hostConfig, dir);
         if (record.State.Running || record.State.Paused || record.State.Status === 'removing') {
-          markExited(record.State, { exitCode: 255, oomKilled: false, at: new Date(), error: 'daemon restarted while the container was running' });
+          markExited(record.State, {
+            exitCode: 255,
+            oomKilled: false,
+            at: new Date(),
+            error: 'daemon restarted while the container was running',
+          });
           await this.deps.execDriver.cleanup(id).catch(() => {});
         }
         this.store.add(entry);
@@ -120,10 +126,16 @@ export class Containers implements ContainerService {
 
   // ---- create ------------------------------------------------------------------------------
 
-  async create(params: { name?: string; platform?: string; body: unknown }): Promise<{ Id: string; Warnings: string[] }> {
+  async create(params: {
+    name?: string;
+    platform?: string;
+    body: unknown;
+  }): Promise<{ Id: string; Warnings: string[] }> {
     const body = parseCreateBody(params.body);
     if (params.platform && !/^linux(\/(amd64|x86_64))?(\/.*)?$/.test(params.platform)) {
-      throw invalidArgument(`image platform ${params.platform} is not supported on this daemon (linux/amd64)`);
+      throw invalidArgument(
+        `image platform ${params.platform} is not supported on this daemon (linux/amd64)`,
+      );
     }
     const hc: HostConfigInput = body.HostConfig ?? {};
     verifyHostConfig(hc);
@@ -192,7 +204,12 @@ export class Containers implements ContainerService {
     return view;
   }
 
-  async list(opts: { all: boolean; limit?: number; size: boolean; filters: Filters }): Promise<Record<string, unknown>[]> {
+  async list(opts: {
+    all: boolean;
+    limit?: number;
+    size: boolean;
+    filters: Filters;
+  }): Promise<Record<string, unknown>[]> {
     const now = new Date();
     const all = opts.all || (opts.limit !== undefined && opts.limit > 0);
     let entries = this.store
@@ -245,7 +262,9 @@ export class Containers implements ContainerService {
       const user = await resolveUser(rootfs, record.Config.User ?? '', hostConfig.GroupAdd ?? []);
       const spec = buildContainerSpec({ record, hostConfig, rootfs, user });
       const writer = new JsonFileLogWriter(record.LogPath);
-      writer.on('error', (err) => this.deps.logger.error('log write failed', { id: entry.id, error: String(err) }));
+      writer.on('error', (err) =>
+        this.deps.logger.error('log write failed', { id: entry.id, error: String(err) }),
+      );
       logWriter = writer;
       removeSink = entry.hub.addSink((chunk) => writer.write(chunk.stream, chunk.data));
       const handle = await this.deps.execDriver.start(spec);
@@ -259,7 +278,12 @@ export class Containers implements ContainerService {
       const sinkToRemove = removeSink;
       entry.runFinished = handle.exited.then(
         (status) => this.onExit(entry, status, sinkToRemove),
-        (err) => this.onExit(entry, { exitCode: 255, oomKilled: false, finishedAt: new Date(), signal: String(err) }, sinkToRemove),
+        (err) =>
+          this.onExit(
+            entry,
+            { exitCode: 255, oomKilled: false, finishedAt: new Date(), signal: String(err) },
+            sinkToRemove,
+          ),
       );
       await this.persist(entry);
     } catch (err) {
@@ -269,7 +293,12 @@ export class Containers implements ContainerService {
       await this.deps.images.unmountRWLayer(entry.id).catch(() => {});
       if (entry.process) throw err;
       const message = err instanceof Error ? err.message : String(err);
-      markExited(state, { exitCode: startFailureExitCode(message), oomKilled: false, at: new Date(), error: message });
+      markExited(state, {
+        exitCode: startFailureExitCode(message),
+        oomKilled: false,
+        at: new Date(),
+        error: message,
+      });
       await this.persist(entry).catch(() => {});
       entry.hub.endRun();
       this.settleExitWaiters(entry);
@@ -287,12 +316,24 @@ export class Containers implements ContainerService {
     entry.logWriter = null;
     entry.process = null;
     entry.rootfs = null;
-    markExited(entry.record.State, { exitCode: status.exitCode, oomKilled: status.oomKilled, at: status.finishedAt });
-    await this.persist(entry).catch((err) => this.deps.logger.error('cannot save container state', { id: entry.id, error: String(err) }));
+    markExited(entry.record.State, {
+      exitCode: status.exitCode,
+      oomKilled: status.oomKilled,
+      at: status.finishedAt,
+    });
+    await this.persist(entry).catch((err) =>
+      this.deps.logger.error('cannot save container state', { id: entry.id, error: String(err) }),
+    );
     // The exit code is recorded before attached streams end: clients read it right after EOF.
     entry.hub.endRun();
-    await this.deps.execDriver.cleanup(entry.id).catch((err) => this.deps.logger.warn('exec driver cleanup failed', { id: entry.id, error: String(err) }));
-    await this.deps.images.unmountRWLayer(entry.id).catch((err) => this.deps.logger.warn('unmount failed', { id: entry.id, error: String(err) }));
+    await this.deps.execDriver
+      .cleanup(entry.id)
+      .catch((err) =>
+        this.deps.logger.warn('exec driver cleanup failed', { id: entry.id, error: String(err) }),
+      );
+    await this.deps.images
+      .unmountRWLayer(entry.id)
+      .catch((err) => this.deps.logger.warn('unmount failed', { id: entry.id, error: String(err) }));
     this.settleExitWaiters(entry);
     if (entry.hostConfig.AutoRemove) this.scheduleAutoRemove(entry);
   }
@@ -366,7 +407,11 @@ export class Containers implements ContainerService {
 
   // ---- wait / remove -----------------------------------------------------------------------
 
-  async wait(ref: string, condition: WaitCondition, signal?: AbortSignal): Promise<{ result: Promise<WaitResult> }> {
+  async wait(
+    ref: string,
+    condition: WaitCondition,
+    signal?: AbortSignal,
+  ): Promise<{ result: Promise<WaitResult> }> {
     const entry = this.store.get(ref);
     if (!['not-running', 'next-exit', 'removed'].includes(condition)) {
       throw invalidArgument(`invalid condition: "${condition}"`);
@@ -383,7 +428,10 @@ export class Containers implements ContainerService {
     return { result };
   }
 
-  async remove(ref: string, opts: { force?: boolean; volumes?: boolean; link?: boolean } = {}): Promise<void> {
+  async remove(
+    ref: string,
+    opts: { force?: boolean; volumes?: boolean; link?: boolean } = {},
+  ): Promise<void> {
     if (opts.link) throw invalidArgument('links are not supported yet: they come with the network driver');
     const entry = this.store.get(ref);
     await this.removeEntry(entry, ref, opts.force === true);
@@ -394,7 +442,9 @@ export class Containers implements ContainerService {
       if (entry.removed) throw conflict(`removal of container ${entry.id} is already in progress`);
       if (entry.record.State.Running) {
         if (!force) {
-          throw conflict(`cannot remove container "${ref}": container is running: stop the container before removing or force remove`);
+          throw conflict(
+            `cannot remove container "${ref}": container is running: stop the container before removing or force remove`,
+          );
         }
         await entry.process?.signal('SIGKILL').catch(() => {});
         if (entry.record.State.Paused) await this.deps.execDriver.resume?.(entry.id).catch(() => {});
@@ -422,7 +472,11 @@ export class Containers implements ContainerService {
     const entry = this.store.get(ref);
     const tty = entry.record.Config.Tty === true;
     const live = opts.stream
-      ? entry.hub.attach({ stdin: opts.stdin && entry.record.Config.OpenStdin === true, stdout: opts.stdout, stderr: opts.stderr })
+      ? entry.hub.attach({
+          stdin: opts.stdin && entry.record.Config.OpenStdin === true,
+          stdout: opts.stdout,
+          stderr: opts.stderr,
+        })
       : null;
     if (!opts.logs) {
       if (live) return live;
@@ -459,7 +513,8 @@ export class Containers implements ContainerService {
 
   async logs(ref: string, opts: LogsOptions): Promise<LogsStream> {
     const entry = this.store.get(ref);
-    if (!opts.stdout && !opts.stderr) throw invalidArgument('Bad parameters: you must choose at least one stream');
+    if (!opts.stdout && !opts.stderr)
+      throw invalidArgument('Bad parameters: you must choose at least one stream');
     const follow = opts.follow && entry.record.State.Running ? entry.logWriter : null;
     const reader = readJsonFileLogs(entry.record.LogPath, {
       stdout: opts.stdout,
@@ -478,7 +533,8 @@ export class Containers implements ContainerService {
   async rename(ref: string, newName: string): Promise<void> {
     const entry = this.store.get(ref);
     const name = normaliseContainerName(newName);
-    if (name === entry.name) throw invalidArgument('Renaming a container with the same name as its current name');
+    if (name === entry.name)
+      throw invalidArgument('Renaming a container with the same name as its current name');
     await entry.lock.run(async () => {
       const old = entry.name;
       this.store.reserveName(name, entry.id);
@@ -501,7 +557,8 @@ export class Containers implements ContainerService {
       const state = entry.record.State;
       if (!state.Running) throw conflict(`Container ${entry.id} is not running`);
       if (state.Paused) throw conflict(`Container ${entry.id} is already paused`);
-      if (!this.deps.execDriver.pause) throw new TsdockerError('not-supported', 'the exec driver cannot pause containers');
+      if (!this.deps.execDriver.pause)
+        throw new TsdockerError('not-supported', 'the exec driver cannot pause containers');
       await this.deps.execDriver.pause(entry.id);
       state.Paused = true;
       state.Status = 'paused';
@@ -514,7 +571,8 @@ export class Containers implements ContainerService {
     await entry.lock.run(async () => {
       const state = entry.record.State;
       if (!state.Paused) throw conflict(`Container ${entry.id} is not paused`);
-      if (!this.deps.execDriver.resume) throw new TsdockerError('not-supported', 'the exec driver cannot resume containers');
+      if (!this.deps.execDriver.resume)
+        throw new TsdockerError('not-supported', 'the exec driver cannot resume containers');
       await this.deps.execDriver.resume(entry.id);
       state.Paused = false;
       state.Status = 'running';

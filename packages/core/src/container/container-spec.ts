@@ -3,7 +3,13 @@
  * mounts, devices and masked paths, the network files, namespaces for the network mode, the
  * environment Docker composes, and cgroup resources from HostConfig.
  */
-import type { ContainerSpec, MountSpec, NamespaceSpec, ProcessSpec, Resources } from '../drivers/exec-driver.js';
+import type {
+  ContainerSpec,
+  MountSpec,
+  NamespaceSpec,
+  ProcessSpec,
+  Resources,
+} from '../drivers/exec-driver.js';
 import type { ContainerRecord } from './container.js';
 import type { HostConfigInput } from './create-config.js';
 import {
@@ -30,7 +36,13 @@ export function mergeEnv(base: string[], overrides: string[]): string[] {
 }
 
 /** moby's CreateDaemonEnvironment: PATH, HOSTNAME, TERM first, then the container's own Env. */
-export function processEnv(record: ContainerRecord, hostname: string, tty: boolean, user: ResolvedUser, extra: string[] = []): string[] {
+export function processEnv(
+  record: ContainerRecord,
+  hostname: string,
+  tty: boolean,
+  user: ResolvedUser,
+  extra: string[] = [],
+): string[] {
   const own = mergeEnv(record.Config.Env, extra);
   const base: string[] = [];
   if (!own.some((e) => e.startsWith('PATH='))) base.push(DEFAULT_PATH_ENV);
@@ -87,7 +99,12 @@ export function buildContainerSpec(args: {
   }));
   const mounts: MountSpec[] = [
     ...defaultMounts({ shmSize: hc.ShmSize || undefined, readonlyRootfs }),
-    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid', 'noexec', 'nodev'] },
+    {
+      destination: '/sys/fs/cgroup',
+      type: 'cgroup',
+      source: 'cgroup',
+      options: ['ro', 'nosuid', 'noexec', 'nodev'],
+    },
     ...networkFiles,
   ];
   const [rows, cols] = hc.ConsoleSize ?? [0, 0];

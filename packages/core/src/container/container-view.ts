@@ -15,7 +15,10 @@ function hostConfigView(entry: ContainerEntry): Record<string, unknown> {
     LogConfig: { Type: 'json-file', Config: hc.LogConfig?.Config ?? {} },
     NetworkMode: hc.NetworkMode || 'bridge',
     PortBindings: {},
-    RestartPolicy: { Name: hc.RestartPolicy?.Name || 'no', MaximumRetryCount: hc.RestartPolicy?.MaximumRetryCount ?? 0 },
+    RestartPolicy: {
+      Name: hc.RestartPolicy?.Name || 'no',
+      MaximumRetryCount: hc.RestartPolicy?.MaximumRetryCount ?? 0,
+    },
     AutoRemove: hc.AutoRemove === true,
     VolumeDriver: '',
     VolumesFrom: null,
@@ -72,7 +75,10 @@ function hostConfigView(entry: ContainerEntry): Record<string, unknown> {
   };
 }
 
-export function inspectView(entry: ContainerEntry, graphDriver: { name: string; data: Record<string, string> | null }): Record<string, unknown> {
+export function inspectView(
+  entry: ContainerEntry,
+  graphDriver: { name: string; data: Record<string, string> | null },
+): Record<string, unknown> {
   const r = entry.record;
   return {
     Id: r.ID,
@@ -117,7 +123,9 @@ export function inspectView(entry: ContainerEntry, graphDriver: { name: string; 
       OnBuild: r.Config.OnBuild ?? null,
       Labels: r.Config.Labels,
       ...(r.Config.StopSignal ? { StopSignal: r.Config.StopSignal } : {}),
-      ...(r.Config.StopTimeout !== undefined && r.Config.StopTimeout !== null ? { StopTimeout: r.Config.StopTimeout } : {}),
+      ...(r.Config.StopTimeout !== undefined && r.Config.StopTimeout !== null
+        ? { StopTimeout: r.Config.StopTimeout }
+        : {}),
     },
     NetworkSettings: {
       Bridge: '',

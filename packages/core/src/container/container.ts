@@ -6,7 +6,14 @@ import type { ContainerConfigInput, HostConfigInput } from './create-config.js';
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
-export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+export type ContainerStatus =
+  | 'created'
+  | 'running'
+  | 'paused'
+  | 'restarting'
+  | 'removing'
+  | 'exited'
+  | 'dead';
 
 export interface ContainerState {
   Status: ContainerStatus;
@@ -89,7 +96,10 @@ export function markRunning(state: ContainerState, pid: number, now: Date): void
   } satisfies Partial<ContainerState>);
 }
 
-export function markExited(state: ContainerState, exit: { exitCode: number; oomKilled: boolean; at: Date; error?: string }): void {
+export function markExited(
+  state: ContainerState,
+  exit: { exitCode: number; oomKilled: boolean; at: Date; error?: string },
+): void {
   Object.assign(state, {
     Status: 'exited',
     Running: false,

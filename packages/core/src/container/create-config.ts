@@ -97,8 +97,10 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 /** Parses a create body; a type error becomes a 400 naming the field. */
 export function parseCreateBody(body: unknown): CreateBody {
-  if (body === null || body === undefined) throw invalidArgument('config cannot be empty in order to create a container');
-  if (typeof body !== 'object' || Array.isArray(body)) throw invalidArgument('invalid JSON: the request body must be an object');
+  if (body === null || body === undefined)
+    throw invalidArgument('config cannot be empty in order to create a container');
+  if (typeof body !== 'object' || Array.isArray(body))
+    throw invalidArgument('invalid JSON: the request body must be an object');
   const parsed = createBodySchema.safeParse(body);
   if (!parsed.success) throw invalidArgument(parsed.error.issues.map(describeIssue).join('; '));
   return parsed.data;

@@ -5,8 +5,8 @@
 import { cpus } from 'node:os';
 import { invalidArgument } from '../errors.js';
 import type { StoredConfig } from './container.js';
-import { type CreateBody, type HostConfigInput, toArgv } from './create-config.js';
 import { mergeEnv } from './container-spec.js';
+import { type CreateBody, type HostConfigInput, toArgv } from './create-config.js';
 
 /** The parts of an image config that a container inherits. */
 export interface ImageRuntimeConfig {
@@ -42,7 +42,10 @@ export function mergeWithImage(body: CreateBody, image: ImageRuntimeConfig, imag
     WorkingDir: body.WorkingDir || image.WorkingDir || '',
     User: body.User || image.User || '',
     Labels: { ...(image.Labels ?? {}), ...(body.Labels ?? {}) },
-    ExposedPorts: body.ExposedPorts || image.ExposedPorts ? { ...(image.ExposedPorts ?? {}), ...(body.ExposedPorts ?? {}) } : null,
+    ExposedPorts:
+      body.ExposedPorts || image.ExposedPorts
+        ? { ...(image.ExposedPorts ?? {}), ...(body.ExposedPorts ?? {}) }
+        : null,
     Volumes: body.Volumes && Object.keys(body.Volumes).length ? body.Volumes : (image.Volumes ?? null),
     StopSignal: body.StopSignal || image.StopSignal || undefined,
     Healthcheck: (body.Healthcheck ?? image.Healthcheck ?? undefined) as StoredConfig['Healthcheck'],
@@ -58,7 +61,8 @@ export function commandOf(config: StoredConfig): { path: string; args: string[] 
 
 /** HostConfig checks with moby's messages (daemon/daemon_unix.go verifyPlatformContainerResources). */
 export function verifyHostConfig(hc: HostConfigInput): void {
-  if (hc.Memory && hc.Memory > 0 && hc.Memory < MIN_MEMORY) throw invalidArgument('Minimum memory limit allowed is 6MB');
+  if (hc.Memory && hc.Memory > 0 && hc.Memory < MIN_MEMORY)
+    throw invalidArgument('Minimum memory limit allowed is 6MB');
   if (hc.MemorySwap && hc.MemorySwap > 0 && hc.Memory && hc.MemorySwap < hc.Memory) {
     throw invalidArgument('Minimum memoryswap limit should be larger than memory limit, see usage');
   }
@@ -70,18 +74,25 @@ export function verifyHostConfig(hc: HostConfigInput): void {
   }
   const ncpu = cpus().length;
   if (hc.NanoCpus && (hc.NanoCpus < 1e7 || hc.NanoCpus > ncpu * 1e9)) {
-    throw invalidArgument(`Range of CPUs is from 0.01 to ${ncpu.toFixed(2)}, as there are only ${ncpu} CPUs available`);
+    throw invalidArgument(
+      `Range of CPUs is from 0.01 to ${ncpu.toFixed(2)}, as there are only ${ncpu} CPUs available`,
+    );
   }
   if (hc.CpuPeriod && (hc.CpuPeriod < 1000 || hc.CpuPeriod > 1_000_000)) {
-    throw invalidArgument('CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)');
+    throw invalidArgument(
+      'CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)',
+    );
   }
-  if (hc.CpuQuota && hc.CpuQuota < 1000) throw invalidArgument('CPU cfs quota can not be less than 1ms (i.e. 1000)');
+  if (hc.CpuQuota && hc.CpuQuota < 1000)
+    throw invalidArgument('CPU cfs quota can not be less than 1ms (i.e. 1000)');
   const restart = hc.RestartPolicy?.Name;
   if (hc.AutoRemove && restart && restart !== 'no') {
     throw invalidArgument(`can't create 'AutoRemove' container with restart policy`);
   }
   const mode = hc.NetworkMode ?? '';
   if (mode.startsWith('container:')) {
-    throw invalidArgument('network mode container:<id> is not supported yet: it comes with the network driver');
+    throw invalidArgument(
+      'network mode container:<id> is not supported yet: it comes with the network driver',
+    );
   }
 }

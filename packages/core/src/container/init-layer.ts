@@ -28,7 +28,7 @@ export async function setupInitLayer(root: string): Promise<void> {
     const path = join(root, file);
     const st = await lstat(path).catch(() => null);
     if (st && !st.isFile()) await rm(path, { force: true, recursive: true });
-    if (!st || !st.isFile()) await writeFile(path, '', { mode: 0o755 });
+    if (!st?.isFile()) await writeFile(path, '', { mode: 0o755 });
     await chmod(path, 0o755);
   }
   const mtab = join(root, 'etc/mtab');

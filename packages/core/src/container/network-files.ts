@@ -15,7 +15,12 @@ const HOSTS_HEADER = [
   'ff02::2\tip6-allrouters',
 ];
 
-export function renderHosts(opts: { hostname: string; domainname: string; address?: string; extraHosts: string[] }): string {
+export function renderHosts(opts: {
+  hostname: string;
+  domainname: string;
+  address?: string;
+  extraHosts: string[];
+}): string {
   const lines = [...HOSTS_HEADER];
   for (const entry of opts.extraHosts) {
     const sep = entry.lastIndexOf(':');
@@ -31,7 +36,11 @@ export function renderHosts(opts: { hostname: string; domainname: string; addres
 const DEFAULT_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];
 
 /** Host resolv.conf with loopback nameservers dropped (they mean nothing in another netns). */
-export async function renderResolvConf(opts: { dns: string[]; dnsSearch: string[]; dnsOptions: string[] }): Promise<string> {
+export async function renderResolvConf(opts: {
+  dns: string[];
+  dnsSearch: string[];
+  dnsOptions: string[];
+}): Promise<string> {
   let host = '';
   try {
     host = await readFile('/etc/resolv.conf', 'utf8');
@@ -48,8 +57,18 @@ export async function renderResolvConf(opts: { dns: string[]; dnsSearch: string[
         .filter((l) => l.startsWith('nameserver'))
         .map((l) => l.split(/\s+/)[1] ?? '')
         .filter((ns) => ns && !ns.startsWith('127.') && ns !== '::1' && !ns.includes(':'));
-  const search = opts.dnsSearch.length ? opts.dnsSearch : (lines.find((l) => l.startsWith('search'))?.split(/\s+/).slice(1) ?? []);
-  const options = opts.dnsOptions.length ? opts.dnsOptions : (lines.find((l) => l.startsWith('options'))?.split(/\s+/).slice(1) ?? []);
+  const search = opts.dnsSearch.length
+    ? opts.dnsSearch
+    : (lines
+        .find((l) => l.startsWith('search'))
+        ?.split(/\s+/)
+        .slice(1) ?? []);
+  const options = opts.dnsOptions.length
+    ? opts.dnsOptions
+    : (lines
+        .find((l) => l.startsWith('options'))
+        ?.split(/\s+/)
+        .slice(1) ?? []);
   const out: string[] = [];
   if (search.length) out.push(`search ${search.join(' ')}`);
   for (const ns of nameservers.length ? nameservers : DEFAULT_NAMESERVERS) out.push(`nameserver ${ns}`);
@@ -57,11 +76,14 @@ export async function renderResolvConf(opts: { dns: string[]; dnsSearch: string[
   return `${out.join('\n')}\n`;
 }
 
-export async function writeNetworkFiles(paths: { hostname: string; hosts: string; resolvConf: string }, content: {
-  hostname: string;
-  hosts: string;
-  resolvConf: string;
-}): Promise<void> {
+export async function writeNetworkFiles(
+  paths: { hostname: string; hosts: string; resolvConf: string },
+  content: {
+    hostname: string;
+    hosts: string;
+    resolvConf: string;
+  },
+): Promise<void> {
   await writeFileAtomic(paths.hostname, `${content.hostname}\n`, 0o644);
   await writeFileAtomic(paths.hosts, content.hosts, 0o644);
   await writeFileAtomic(paths.resolvConf, content.resolvConf, 0o644);

@@ -33,7 +33,9 @@ export function statusText(state: ContainerState, now: Date = new Date()): strin
     case 'dead':
       return 'Dead';
     case 'exited':
-      return state.FinishedAt.startsWith('0001-') ? `Exited (${state.ExitCode})` : `Exited (${state.ExitCode}) ${since(state.FinishedAt)} ago`;
+      return state.FinishedAt.startsWith('0001-')
+        ? `Exited (${state.ExitCode})`
+        : `Exited (${state.ExitCode}) ${since(state.FinishedAt)} ago`;
     default:
       return 'Created';
   }

@@ -56,7 +56,11 @@ export interface ResolvedUser extends UserSpec {
   home: string;
 }
 
-export async function resolveUser(root: string, user: string, groupAdd: string[] = []): Promise<ResolvedUser> {
+export async function resolveUser(
+  root: string,
+  user: string,
+  groupAdd: string[] = [],
+): Promise<ResolvedUser> {
   const [userPart = '', groupPart] = user.split(':', 2);
   const passwd = await readPasswd(root);
   const groups = await readGroups(root);
@@ -70,7 +74,9 @@ export async function resolveUser(root: string, user: string, groupAdd: string[]
     name = rootEntry?.name ?? 'root';
     home = rootEntry?.home ?? '/root';
   } else {
-    const entry = isNumeric(userPart) ? passwd.find((e) => e.uid === Number(userPart)) : passwd.find((e) => e.name === userPart);
+    const entry = isNumeric(userPart)
+      ? passwd.find((e) => e.uid === Number(userPart))
+      : passwd.find((e) => e.name === userPart);
     if (entry) {
       ({ uid, gid, home, name } = entry);
     } else if (isNumeric(userPart)) {
@@ -87,7 +93,8 @@ export async function resolveUser(root: string, user: string, groupAdd: string[]
       gid = g.gid;
     }
   }
-  if (uid > 0xffffffff - 1 || gid > 0xffffffff - 1) throw invalidArgument(`uids and gids must be in range 0-4294967294`);
+  if (uid > 0xffffffff - 1 || gid > 0xffffffff - 1)
+    throw invalidArgument(`uids and gids must be in range 0-4294967294`);
 
   const extra = new Set<number>();
   if (name !== undefined && (groupPart === undefined || groupPart === '')) {

@@ -55,4 +55,5 @@ export interface GraphDriver {
 }
 
 /** A graph driver with the diff operations filled in (by the driver itself or by core). */
-export type DiffGraphDriver = GraphDriver & Required<Pick<GraphDriver, 'diff' | 'changes' | 'applyDiff' | 'diffSize'>>;
+export type DiffGraphDriver = GraphDriver &
+  Required<Pick<GraphDriver, 'diff' | 'changes' | 'applyDiff' | 'diffSize'>>;

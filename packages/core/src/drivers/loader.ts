@@ -42,14 +42,22 @@ function isModuleNotFound(err: unknown, specifier: string): boolean {
 }
 
 /** Checks that a module's default export is a descriptor of the expected kind and API version. */
-export function asDescriptor<K extends DriverKind>(mod: unknown, kind: K, specifier: string): DriverDescriptor<K> {
+export function asDescriptor<K extends DriverKind>(
+  mod: unknown,
+  kind: K,
+  specifier: string,
+): DriverDescriptor<K> {
   const candidate = (mod as { default?: unknown } | null)?.default ?? mod;
   const d = candidate as Partial<DriverDescriptor<K>> | null;
   if (!d || typeof d !== 'object' || typeof d.create !== 'function' || typeof d.name !== 'string') {
-    throw invalidArgument(`${specifier} is not a tsdocker driver: its default export has no name and create()`);
+    throw invalidArgument(
+      `${specifier} is not a tsdocker driver: its default export has no name and create()`,
+    );
   }
   if (d.kind !== kind) {
-    throw invalidArgument(`${specifier} is a ${String(d.kind)} driver, but it is configured as the ${kind} driver`);
+    throw invalidArgument(
+      `${specifier} is a ${String(d.kind)} driver, but it is configured as the ${kind} driver`,
+    );
   }
   if (d.apiVersion !== DRIVER_API_VERSION) {
     throw invalidArgument(
@@ -75,7 +83,10 @@ export async function importDriver<K extends DriverKind>(
         err,
       );
     }
-    throw invalidArgument(`cannot load ${kind} driver "${setting}" from ${specifier}: ${(err as Error).message}`, err);
+    throw invalidArgument(
+      `cannot load ${kind} driver "${setting}" from ${specifier}: ${(err as Error).message}`,
+      err,
+    );
   }
   return asDescriptor(mod, kind, specifier);
 }
@@ -87,7 +98,10 @@ export interface DriverContextOptions {
 }
 
 /** Each driver instance gets `<data-root>/<name>` and `<exec-root>/<name>`, as dockerd lays out. */
-export async function makeDriverContext(descriptor: DriverDescriptor, opts: DriverContextOptions): Promise<DriverContext> {
+export async function makeDriverContext(
+  descriptor: DriverDescriptor,
+  opts: DriverContextOptions,
+): Promise<DriverContext> {
   const stateDir = join(opts.dataRoot, descriptor.name);
   const runtimeDir = join(opts.execRoot, descriptor.name);
   await mkdir(stateDir, { recursive: true, mode: 0o710 });
@@ -105,10 +119,14 @@ export async function createDriver<K extends DriverKind>(
   if (descriptor.probe) {
     const probe = await descriptor.probe(ctx);
     if (!probe.supported) {
-      throw unavailable(`${descriptor.kind} driver ${descriptor.name} is not supported on this machine: ${probe.reason}`);
+      throw unavailable(
+        `${descriptor.kind} driver ${descriptor.name} is not supported on this machine: ${probe.reason}`,
+      );
     }
   }
-  const options = descriptor.parseOptions ? descriptor.parseOptions(rawOptions) : ((rawOptions ?? {}) as never);
+  const options = descriptor.parseOptions
+    ? descriptor.parseOptions(rawOptions)
+    : ((rawOptions ?? {}) as never);
   return descriptor.create(ctx, options);
 }
 

@@ -19,15 +19,20 @@ export const execCreateSchema = z.object({
 export type ExecCreateBody = z.output<typeof execCreateSchema>;
 
 export function parseExecCreate(body: unknown): ExecCreateBody & { Cmd: string[] } {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidArgument('invalid JSON: the request body must be an object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw invalidArgument('invalid JSON: the request body must be an object');
   const parsed = execCreateSchema.safeParse(body);
   if (!parsed.success) {
-    throw invalidArgument(parsed.error.issues.map((i) => `invalid value for ${i.path.join('.')}: ${i.message}`).join('; '));
+    throw invalidArgument(
+      parsed.error.issues.map((i) => `invalid value for ${i.path.join('.')}: ${i.message}`).join('; '),
+    );
   }
   const cmd = parsed.data.Cmd;
   if (!cmd || cmd.length === 0 || cmd[0] === '') throw invalidArgument('No exec command specified');
   if (parsed.data.WorkingDir && !parsed.data.WorkingDir.startsWith('/')) {
-    throw invalidArgument(`the working directory '${parsed.data.WorkingDir}' is invalid, it needs to be an absolute path`);
+    throw invalidArgument(
+      `the working directory '${parsed.data.WorkingDir}' is invalid, it needs to be an absolute path`,
+    );
   }
   return { ...parsed.data, Cmd: cmd };
 }

@@ -4,12 +4,12 @@
  * to the exec driver, which reports the exit code back into the config.
  */
 import { Readable } from 'node:stream';
-import type { ExecDriver } from '../drivers/exec-driver.js';
-import { TsdockerError, conflict, notFound } from '../errors.js';
-import type { ContainerStore } from '../container/container-store.js';
 import { processEnv } from '../container/container-spec.js';
+import type { ContainerStore } from '../container/container-store.js';
 import { StdioHub } from '../container/stdio-hub.js';
 import { resolveUser } from '../container/user.js';
+import type { ExecDriver } from '../drivers/exec-driver.js';
+import { conflict, notFound, TsdockerError } from '../errors.js';
 import type { Attachment, ExecService, ExecStartOptions } from '../services.js';
 import { generateId } from '../store/index.js';
 import { type ExecCreateBody, parseExecCreate } from './exec-config.js';
@@ -29,7 +29,9 @@ interface ExecRecord {
 
 /** moby writes start failures into the stream and maps them to these exit codes. */
 function failureExitCode(message: string): number {
-  return message.includes('executable file not found') || message.includes('no such file or directory') ? 127 : 126;
+  return message.includes('executable file not found') || message.includes('no such file or directory')
+    ? 127
+    : 126;
 }
 
 export class Execs implements ExecService {
@@ -50,7 +52,8 @@ export class Execs implements ExecService {
     const container = this.containers.get(containerRef);
     const config = parseExecCreate(body);
     if (!container.record.State.Running) throw conflict(`container ${container.id} is not running`);
-    if (container.record.State.Paused) throw conflict(`container ${container.id} is paused, unpause the container before exec`);
+    if (container.record.State.Paused)
+      throw conflict(`container ${container.id} is paused, unpause the container before exec`);
     const id = generateId();
     this.execs.set(id, {
       id,
@@ -72,7 +75,8 @@ export class Execs implements ExecService {
     if (exec.running) throw conflict(`Error: Exec command ${exec.id} is already running`);
     if (exec.started) throw conflict(`Error: Exec command ${exec.id} has already run`);
     const container = this.containers.get(exec.containerId);
-    if (!container.record.State.Running || !container.rootfs) throw conflict(`container ${container.id} is not running`);
+    if (!container.record.State.Running || !container.rootfs)
+      throw conflict(`container ${container.id} is not running`);
     exec.started = true;
 
     const c = exec.config;
@@ -81,11 +85,20 @@ export class Execs implements ExecService {
     const hub = new StdioHub(tty, true);
     const attachment = opts.detach
       ? null
-      : hub.attach({ stdin: c.AttachStdin === true, stdout: c.AttachStdout !== false, stderr: c.AttachStderr !== false });
+      : hub.attach({
+          stdin: c.AttachStdin === true,
+          stdout: c.AttachStdout !== false,
+          stderr: c.AttachStderr !== false,
+        });
     try {
-      const user = await resolveUser(container.rootfs, c.User || container.record.Config.User || '', container.hostConfig.GroupAdd ?? []);
+      const user = await resolveUser(
+        container.rootfs,
+        c.User || container.record.Config.User || '',
+        container.hostConfig.GroupAdd ?? [],
+      );
       const hostname = container.record.Config.Hostname ?? '';
-      const consoleSize = exec.pendingSize ?? (size && size[0] && size[1] ? { rows: size[0], cols: size[1] } : undefined);
+      const consoleSize =
+        exec.pendingSize ?? (size?.[0] && size[1] ? { rows: size[0], cols: size[1] } : undefined);
       const handle = await this.driver.exec(container.id, {
         args: c.Cmd,
         env: processEnv(container.record, hostname, tty, user, c.Env ?? []),
@@ -113,7 +126,9 @@ export class Execs implements ExecService {
       return {
         tty,
         stdin: null,
-        output: Readable.from([{ stream: 'stdout', data: Buffer.from(`${message}\r\n`) }], { objectMode: true }),
+        output: Readable.from([{ stream: 'stdout', data: Buffer.from(`${message}\r\n`) }], {
+          objectMode: true,
+        }),
         detach() {},
       };
     }

@@ -3,7 +3,7 @@
  * and follow (new lines as the writer appends them, ending when the writer closes).
  */
 import type { EventEmitter } from 'node:events';
-import { open, type FileHandle } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { OutputChunk } from '../services.js';
 import { parseNanos } from './log-time.js';

@@ -7,7 +7,14 @@ import type { SystemService } from '../services.js';
 export const API_VERSION = '1.50';
 export const MIN_API_VERSION = '1.24';
 
-const GO_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' };
+const GO_ARCH: Record<string, string> = {
+  x64: 'amd64',
+  arm64: 'arm64',
+  arm: 'arm',
+  ia32: '386',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+};
 
 function operatingSystem(): string {
   try {
@@ -20,7 +27,11 @@ function operatingSystem(): string {
 
 function cgroupVersion(): '1' | '2' {
   try {
-    return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => / \/sys\/fs\/cgroup .* - cgroup2 /.test(l)) ? '2' : '1';
+    return readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .some((l) => / \/sys\/fs\/cgroup .* - cgroup2 /.test(l))
+      ? '2'
+      : '1';
   } catch {
     return '1';
   }
@@ -118,7 +129,14 @@ export class System implements SystemService {
       ServerVersion: this.facts.version,
       Runtimes: { [this.facts.execDriverName]: { path: 'tsd-shim' } },
       DefaultRuntime: this.facts.execDriverName,
-      Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+      Swarm: {
+        NodeID: '',
+        NodeAddr: '',
+        LocalNodeState: 'inactive',
+        ControlAvailable: false,
+        Error: '',
+        RemoteManagers: null,
+      },
       LiveRestoreEnabled: false,
       Isolation: '',
       InitBinary: '',

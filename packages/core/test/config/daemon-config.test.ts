@@ -21,7 +21,9 @@ describe('daemon config', () => {
 
   it('a missing default file is fine, a missing explicit one is not', async () => {
     await expect(loadDaemonConfig({ configFile: join(dir, 'none.json') })).resolves.toBeTruthy();
-    await expect(loadDaemonConfig({ configFile: join(dir, 'none.json'), configFileRequired: true })).rejects.toThrow('unable to read config file');
+    await expect(
+      loadDaemonConfig({ configFile: join(dir, 'none.json'), configFileRequired: true }),
+    ).rejects.toThrow('unable to read config file');
   });
 
   it('flags override the file', async () => {

@@ -33,15 +33,22 @@ afterEach(() => rm(dir, { recursive: true, force: true }));
 
 async function text(output: NodeJS.ReadableStream, stream?: 'stdout' | 'stderr'): Promise<string> {
   let s = '';
-  for await (const c of output as AsyncIterable<OutputChunk>) if (!stream || c.stream === stream) s += c.data.toString();
+  for await (const c of output as AsyncIterable<OutputChunk>)
+    if (!stream || c.stream === stream) s += c.data.toString();
   return s;
 }
 
 describe('containers', () => {
-  it('create merges the image config, names, hostname and persists Docker\'s files', async () => {
+  it("create merges the image config, names, hostname and persists Docker's files", async () => {
     const { Id } = await containers.create({ name: 'web', body: { Image: 'busybox' } });
     const view = await containers.inspect('web');
-    expect(view).toMatchObject({ Id, Name: '/web', Path: 'echo', Args: ['default'], State: { Status: 'created' } });
+    expect(view).toMatchObject({
+      Id,
+      Name: '/web',
+      Path: 'echo',
+      Args: ['default'],
+      State: { Status: 'created' },
+    });
     expect((view.Config as { Hostname: string }).Hostname).toBe(Id.slice(0, 12));
     expect(existsSync(join(dir, 'containers', Id, 'config.v2.json'))).toBe(true);
     expect(existsSync(join(dir, 'containers', Id, 'hostconfig.json'))).toBe(true);
@@ -68,13 +75,28 @@ describe('containers', () => {
 
   it('run flow: attach and wait before start, output and exit code, then logs', async () => {
     const { Id } = await containers.create({ body: { Image: 'busybox', Cmd: ['echo', 'hi'] } });
-    const attachment = await containers.attach(Id, { stdin: false, stdout: true, stderr: true, stream: true, logs: false });
+    const attachment = await containers.attach(Id, {
+      stdin: false,
+      stdout: true,
+      stderr: true,
+      stream: true,
+      logs: false,
+    });
     const { result } = await containers.wait(Id, 'next-exit');
     await containers.start(Id);
     const out = text(attachment.output, 'stdout');
     expect((await result).StatusCode).toBe(0);
     expect(await out).toBe('hi\n');
-    const logs = await containers.logs(Id, { follow: false, stdout: true, stderr: true, since: 0, until: 0, timestamps: false, tail: 'all', details: false });
+    const logs = await containers.logs(Id, {
+      follow: false,
+      stdout: true,
+      stderr: true,
+      since: 0,
+      until: 0,
+      timestamps: false,
+      tail: 'all',
+      details: false,
+    });
     expect(await text(logs.output)).toBe('hi\nto-stderr\n');
     // A stopped container starts again, and a later attacher sees the new run.
     const again = await containers.wait(Id, 'next-exit');
@@ -83,15 +105,25 @@ describe('containers', () => {
   });
 
   it('stdin sent before start reaches the process (run -i)', async () => {
-    const { Id } = await containers.create({ body: { Image: 'busybox', Cmd: ['cat'], OpenStdin: true, StdinOnce: true, AttachStdin: true } });
-    const a = await containers.attach(Id, { stdin: true, stdout: true, stderr: true, stream: true, logs: false });
+    const { Id } = await containers.create({
+      body: { Image: 'busybox', Cmd: ['cat'], OpenStdin: true, StdinOnce: true, AttachStdin: true },
+    });
+    const a = await containers.attach(Id, {
+      stdin: true,
+      stdout: true,
+      stderr: true,
+      stream: true,
+      logs: false,
+    });
     a.stdin!.end('line1\nline2\n');
     await containers.start(Id);
     expect(await text(a.output)).toBe('line1\nline2\n');
   });
 
   it('AutoRemove removes after exit and releases `removed` waiters', async () => {
-    const { Id } = await containers.create({ body: { Image: 'busybox', Cmd: ['exit', '7'], HostConfig: { AutoRemove: true } } });
+    const { Id } = await containers.create({
+      body: { Image: 'busybox', Cmd: ['exit', '7'], HostConfig: { AutoRemove: true } },
+    });
     const { result } = await containers.wait(Id, 'removed');
     await containers.start(Id);
     expect((await result).StatusCode).toBe(7);
@@ -100,19 +132,25 @@ describe('containers', () => {
   });
 
   it('a failed start with AutoRemove still removes (the CLI waits for it)', async () => {
-    const { Id } = await containers.create({ body: { Image: 'busybox', Cmd: ['nosuch'], HostConfig: { AutoRemove: true } } });
+    const { Id } = await containers.create({
+      body: { Image: 'busybox', Cmd: ['nosuch'], HostConfig: { AutoRemove: true } },
+    });
     const { result } = await containers.wait(Id, 'removed');
     const err = await containers.start(Id).catch((e) => e);
     expect(err.message).toContain('executable file not found');
     expect((await result).StatusCode).toBe(127);
   });
 
-  it('stop, kill, remove follow Docker\'s state rules', async () => {
+  it("stop, kill, remove follow Docker's state rules", async () => {
     const { Id } = await containers.create({ name: 'ss', body: { Image: 'busybox', Cmd: ['sleep'] } });
-    await expect(containers.kill('ss')).rejects.toThrow(`cannot kill container: ss: container ${Id} is not running`);
+    await expect(containers.kill('ss')).rejects.toThrow(
+      `cannot kill container: ss: container ${Id} is not running`,
+    );
     await containers.start('ss');
     await expect(containers.start('ss')).rejects.toSatisfy((e) => TsdockerError.is(e, 'not-modified'));
-    await expect(containers.remove('ss')).rejects.toThrow('cannot remove container "ss": container is running: stop the container before removing or force remove');
+    await expect(containers.remove('ss')).rejects.toThrow(
+      'cannot remove container "ss": container is running: stop the container before removing or force remove',
+    );
     await expect(containers.kill('ss', 'NOPE')).rejects.toThrow('Invalid signal: NOPE');
     await containers.stop('ss', { timeout: 5 });
     expect((await containers.inspect('ss')).State).toMatchObject({ Status: 'exited', ExitCode: 143 });
@@ -128,7 +166,11 @@ describe('containers', () => {
     await containers.start(Id);
     const again = make();
     await again.restore();
-    expect((await again.inspect('rr')).State).toMatchObject({ Status: 'exited', ExitCode: 255, Running: false });
+    expect((await again.inspect('rr')).State).toMatchObject({
+      Status: 'exited',
+      ExitCode: 255,
+      Running: false,
+    });
     const state = JSON.parse(await readFile(join(dir, 'containers', Id, 'config.v2.json'), 'utf8'));
     expect(state.State.Running).toBe(false);
     await containers.kill(Id);
@@ -144,6 +186,8 @@ describe('containers', () => {
     expect(labelled.map((c) => c.Names)).toEqual([['/one']]);
     const byStatus = await containers.list({ all: true, size: false, filters: { status: ['created'] } });
     expect(byStatus).toHaveLength(2);
-    await expect(containers.list({ all: true, size: false, filters: { bogus: ['x'] } })).rejects.toThrow("invalid filter 'bogus'");
+    await expect(containers.list({ all: true, size: false, filters: { bogus: ['x'] } })).rejects.toThrow(
+      "invalid filter 'bogus'",
+    );
   });
 });

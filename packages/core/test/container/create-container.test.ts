@@ -25,7 +25,11 @@ describe('mergeWithImage', () => {
   });
 
   it('request Cmd replaces the image Cmd; Env merges by key', () => {
-    const c = mergeWithImage(parseCreateBody({ Image: 'x', Cmd: ['z'], Env: ['GREETING=hi', 'NEW=1'], Labels: { b: '2' } }), image, 'x');
+    const c = mergeWithImage(
+      parseCreateBody({ Image: 'x', Cmd: ['z'], Env: ['GREETING=hi', 'NEW=1'], Labels: { b: '2' } }),
+      image,
+      'x',
+    );
     expect(c.Cmd).toEqual(['z']);
     expect(c.Env).toEqual(['PATH=/usr/bin:/bin', 'GREETING=hi', 'NEW=1']);
     expect(c.Labels).toEqual({ a: '1', b: '2' });
@@ -62,9 +66,15 @@ describe('parseCreateBody', () => {
 describe('verifyHostConfig', () => {
   it.each([
     [{ Memory: 1024 }, 'Minimum memory limit allowed is 6MB'],
-    [{ NanoCpus: 1e9, CpuPeriod: 100000 }, 'Conflicting options: Nano CPUs and CPU Period cannot both be set'],
+    [
+      { NanoCpus: 1e9, CpuPeriod: 100000 },
+      'Conflicting options: Nano CPUs and CPU Period cannot both be set',
+    ],
     [{ NanoCpus: 1e6 }, 'Range of CPUs is from 0.01 to'],
-    [{ AutoRemove: true, RestartPolicy: { Name: 'always' as const } }, "can't create 'AutoRemove' container with restart policy"],
+    [
+      { AutoRemove: true, RestartPolicy: { Name: 'always' as const } },
+      "can't create 'AutoRemove' container with restart policy",
+    ],
   ])('%j → %s', (hc, message) => {
     expect(() => verifyHostConfig(hc)).toThrow(message);
   });

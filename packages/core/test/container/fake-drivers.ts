@@ -3,10 +3,16 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import type { ContainerSpec, ExecDriver, ExitStatus, ProcessHandle, ProcessSpec } from '../../src/drivers/exec-driver.js';
-import { invalidArgument } from '../../src/errors.js';
 import type { ImageAccess } from '../../src/container/container-service.js';
 import { parseSignal } from '../../src/container/signals.js';
+import type {
+  ContainerSpec,
+  ExecDriver,
+  ExitStatus,
+  ProcessHandle,
+  ProcessSpec,
+} from '../../src/drivers/exec-driver.js';
+import { invalidArgument } from '../../src/errors.js';
 
 /** Scripted processes: `echo …`, `exit N`, `sleep` (until signalled), `cat` (stdin → stdout). */
 function fakeProcess(proc: ProcessSpec): ProcessHandle {
@@ -58,7 +64,8 @@ export class FakeExecDriver implements ExecDriver {
   readonly name = 'fake';
   started: ContainerSpec[] = [];
   async start(spec: ContainerSpec): Promise<ProcessHandle> {
-    if (spec.process.args[0] === 'nosuch') throw invalidArgument('exec: "nosuch": executable file not found in $PATH');
+    if (spec.process.args[0] === 'nosuch')
+      throw invalidArgument('exec: "nosuch": executable file not found in $PATH');
     this.started.push(spec);
     return fakeProcess(spec.process);
   }

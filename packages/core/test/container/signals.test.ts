@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TsdockerError } from '../../src/errors.js';
 import { parseSignal, signalName } from '../../src/container/signals.js';
+import { TsdockerError } from '../../src/errors.js';
 
 describe('parseSignal', () => {
   it.each([
@@ -15,7 +15,7 @@ describe('parseSignal', () => {
     expect(parseSignal(input)).toBe(n);
   });
 
-  it.each(['NOPE', '0', '65', '-1', ''])('rejects %j with Docker\'s message', (input) => {
+  it.each(['NOPE', '0', '65', '-1', ''])("rejects %j with Docker's message", (input) => {
     try {
       parseSignal(input);
       throw new Error('accepted');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { humanDuration, statusText } from '../../src/container/status-text.js';
 import { initialState, markExited, markRunning } from '../../src/container/container.js';
+import { humanDuration, statusText } from '../../src/container/status-text.js';
 
 describe('humanDuration (docker/go-units)', () => {
   it.each([

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { DRIVER_API_VERSION } from '../../src/drivers/descriptor.js';
-import { asDescriptor, importDriver, packageForDriver, parseKeyValueOptions } from '../../src/drivers/loader.js';
+import {
+  asDescriptor,
+  importDriver,
+  packageForDriver,
+  parseKeyValueOptions,
+} from '../../src/drivers/loader.js';
 
 const descriptor = { kind: 'graph', name: 'fake', apiVersion: DRIVER_API_VERSION, create: async () => ({}) };
 
@@ -14,7 +19,9 @@ describe('driver loader', () => {
 
   it('a missing package names the package to install', async () => {
     const importModule = async (s: string) => {
-      const err = Object.assign(new Error(`Cannot find package '${s}' imported from x`), { code: 'ERR_MODULE_NOT_FOUND' });
+      const err = Object.assign(new Error(`Cannot find package '${s}' imported from x`), {
+        code: 'ERR_MODULE_NOT_FOUND',
+      });
       throw err;
     };
     await expect(importDriver('graph', 'vfs', importModule)).rejects.toThrow(
@@ -34,7 +41,9 @@ describe('driver loader', () => {
   });
 
   it('refuses the wrong kind and non-drivers', () => {
-    expect(() => asDescriptor({ default: descriptor }, 'exec', 'pkg')).toThrow('pkg is a graph driver, but it is configured as the exec driver');
+    expect(() => asDescriptor({ default: descriptor }, 'exec', 'pkg')).toThrow(
+      'pkg is a graph driver, but it is configured as the exec driver',
+    );
     expect(() => asDescriptor({ default: 42 }, 'exec', 'pkg')).toThrow('pkg is not a tsdocker driver');
   });
 

@@ -19,10 +19,18 @@ async function collect(output: NodeJS.ReadableStream): Promise<OutputChunk[]> {
   return out;
 }
 
-const base = { stdout: true, stderr: true, sinceNs: 0n, untilNs: 0n, tail: 'all' as const, timestamps: false, follow: null };
+const base = {
+  stdout: true,
+  stderr: true,
+  sinceNs: 0n,
+  untilNs: 0n,
+  tail: 'all' as const,
+  timestamps: false,
+  follow: null,
+};
 
 describe('json-file writer', () => {
-  it('writes Docker\'s format, one entry per line, partial lines at close', async () => {
+  it("writes Docker's format, one entry per line, partial lines at close", async () => {
     const path = join(dir, 'c-json.log');
     const w = new JsonFileLogWriter(path);
     w.write('stdout', Buffer.from('hel'));
@@ -30,7 +38,10 @@ describe('json-file writer', () => {
     w.write('stderr', Buffer.from('oops\n'));
     w.write('stdout', Buffer.from('ld'));
     await w.close();
-    const lines = (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await readFile(path, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => [l.stream, l.log])).toEqual([
       ['stdout', 'hello\n'],
       ['stderr', 'oops\n'],
@@ -54,7 +65,13 @@ describe('json-file reader', () => {
     const all = await collect(readJsonFileLogs(path, base).output);
     expect(all).toHaveLength(10);
     const out = await collect(readJsonFileLogs(path, { ...base, stderr: false }).output);
-    expect(out.map((c) => c.data.toString())).toEqual(['line 0\n', 'line 2\n', 'line 4\n', 'line 6\n', 'line 8\n']);
+    expect(out.map((c) => c.data.toString())).toEqual([
+      'line 0\n',
+      'line 2\n',
+      'line 4\n',
+      'line 6\n',
+      'line 8\n',
+    ]);
     const tail = await collect(readJsonFileLogs(path, { ...base, tail: 3 }).output);
     expect(tail.map((c) => c.data.toString())).toEqual(['line 7\n', 'line 8\n', 'line 9\n']);
     expect(await collect(readJsonFileLogs(path, { ...base, tail: 0 }).output)).toEqual([]);
@@ -65,9 +82,13 @@ describe('json-file reader', () => {
     const path = await writeLines(3);
     const stamped = await collect(readJsonFileLogs(path, { ...base, timestamps: true }).output);
     expect(stamped[0]!.data.toString()).toMatch(/^\d{4}-.*\.\d{9}Z line 0\n$/);
-    const future = await collect(readJsonFileLogs(path, { ...base, sinceNs: secondsToNanos(Date.now() / 1000 + 60) }).output);
+    const future = await collect(
+      readJsonFileLogs(path, { ...base, sinceNs: secondsToNanos(Date.now() / 1000 + 60) }).output,
+    );
     expect(future).toEqual([]);
-    const past = await collect(readJsonFileLogs(path, { ...base, untilNs: secondsToNanos('1.000000000') }).output);
+    const past = await collect(
+      readJsonFileLogs(path, { ...base, untilNs: secondsToNanos('1.000000000') }).output,
+    );
     expect(past).toEqual([]);
   });
 

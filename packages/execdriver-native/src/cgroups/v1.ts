@@ -5,7 +5,13 @@
  */
 import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ContainerStats, type DeviceSpec, notSupported, type Resources, type MountSpec } from '@tsdocker/core';
+import {
+  type ContainerStats,
+  type DeviceSpec,
+  type MountSpec,
+  notSupported,
+  type Resources,
+} from '@tsdocker/core';
 import {
   dirExists,
   killAll,

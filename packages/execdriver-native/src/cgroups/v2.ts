@@ -3,7 +3,13 @@
  * delegate the controllers it needs through `cgroup.subtree_control`.
  */
 import { join } from 'node:path';
-import { type ContainerStats, type DeviceSpec, notSupported, type Resources, type MountSpec } from '@tsdocker/core';
+import {
+  type ContainerStats,
+  type DeviceSpec,
+  type MountSpec,
+  notSupported,
+  type Resources,
+} from '@tsdocker/core';
 import {
   dirExists,
   killAll,
