@@ -231,6 +231,23 @@ describe('7. restart keeps stopped containers, their logs and images', () => {
   });
 });
 
+describe('7b. a daemon killed with SIGKILL', () => {
+  it('leaves no process, cgroup or state behind once it is back', async () => {
+    const id = ok(d.docker(['run', '-d', '--name', 'orphan', 'busybox', 'sleep', '1000'])).trim();
+    const pid = ok(d.docker(['inspect', '-f', '{{.State.Pid}}', id])).trim();
+    expect(existsSync(`/proc/${pid}`)).toBe(true);
+    d.process.kill('SIGKILL');
+    await new Promise((r) => d.process.once('exit', r));
+    await d.restart();
+    expect(ok(d.docker(['ps', '-a', '--format', '{{.Names}} {{.Status}}']))).toMatch(/^orphan Exited \(255\) /m);
+    // The old container's processes and cgroup are gone; it can start again.
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(existsSync(`/sys/fs/cgroup/memory/tsdocker/${id}`)).toBe(false);
+    ok(d.docker(['start', 'orphan']));
+    ok(d.docker(['rm', '-f', 'orphan']));
+  });
+});
+
 describe("8. bad input gets Docker's status and message and changes nothing", () => {
   const stateFiles = () => readdirSync(join(d.dataRoot, 'containers')).sort();
 
