@@ -2,19 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { arch, cpus, hostname, release, totalmem } from 'node:os';
 import type { DaemonConfig } from '../config/daemon-config.js';
+import { hostPlatform } from '../image/platform.js';
 import type { SystemService } from '../services.js';
 
 export const API_VERSION = '1.50';
 export const MIN_API_VERSION = '1.24';
-
-const GO_ARCH: Record<string, string> = {
-  x64: 'amd64',
-  arm64: 'arm64',
-  arm: 'arm',
-  ia32: '386',
-  ppc64: 'ppc64le',
-  s390x: 's390x',
-};
 
 function operatingSystem(): string {
   try {
@@ -47,7 +39,7 @@ export interface SystemFacts {
 }
 
 export class System implements SystemService {
-  private readonly goArch = GO_ARCH[arch()] ?? arch();
+  private readonly goArch = hostPlatform().architecture;
 
   constructor(private readonly facts: SystemFacts) {}
 
