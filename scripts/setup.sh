@@ -8,12 +8,17 @@ need_apt=()
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
 [ -x /bin/busybox ] && /bin/busybox --list >/dev/null 2>&1 || need_apt+=(busybox-static)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+command -v iptables >/dev/null 2>&1 || need_apt+=(iptables)
+command -v nft >/dev/null 2>&1 || need_apt+=(nftables)
+command -v nsenter >/dev/null 2>&1 || need_apt+=(util-linux)
 command -v mknod >/dev/null 2>&1 || need_apt+=(coreutils)
 command -v ps >/dev/null 2>&1 || need_apt+=(procps)
 command -v setfattr >/dev/null 2>&1 || need_apt+=(attr)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v script >/dev/null 2>&1 || need_apt+=(bsdutils)
 command -v docker >/dev/null 2>&1 || need_apt+=(docker.io)
+# TLS tests make a throw-away CA and certificates with openssl at test time.
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -186,8 +186,10 @@ describe('5. inside a container', () => {
     expect(r.stdout).toMatch(/No such file or directory/);
   });
 
-  it('only lo exists', () => {
-    expect(ok(d.docker(['run', '--rm', 'busybox', 'ls', '/sys/class/net']))).toBe('lo\n');
+  it('--network none has only lo; the default bridge adds eth0', () => {
+    const none = ok(d.docker(['run', '--rm', '--network', 'none', 'busybox', 'ls', '/sys/class/net']));
+    expect(none).toBe('lo\n');
+    expect(ok(d.docker(['run', '--rm', 'busybox', 'ls', '/sys/class/net']))).toBe('eth0\nlo\n');
   });
 
   it("-m 32m shows in the container's cgroup and exceeding it exits 137", () => {
@@ -239,9 +241,7 @@ describe('7b. a daemon killed with SIGKILL', () => {
     d.process.kill('SIGKILL');
     await new Promise((r) => d.process.once('exit', r));
     await d.restart();
-    expect(ok(d.docker(['ps', '-a', '--format', '{{.Names}} {{.Status}}']))).toMatch(
-      /^orphan Exited \(255\) /m,
-    );
+    expect(ok(d.docker(['ps', '-a', '--format', '{{.Names}} {{.Status}}']))).toMatch(/^orphan Exited \(255\) /m);
     // The old container's processes and cgroup are gone; it can start again.
     expect(existsSync(`/proc/${pid}`)).toBe(false);
     expect(existsSync(`/sys/fs/cgroup/memory/tsdocker/${id}`)).toBe(false);

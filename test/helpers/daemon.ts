@@ -4,11 +4,12 @@
  * tests call from afterAll/afterEach so a failing test still cleans up.
  */
 import { type ChildProcess, type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { isolatedNetworkNames, type NetworkNames, removeNetworkLeftovers } from './network-names.js';
 
 const require = createRequire(import.meta.url);
 export const CLI_BIN = join(dirname(require.resolve('@tsdocker/cli/package.json')), 'dist/bin.js');
@@ -19,6 +20,8 @@ export interface DaemonHandle {
   host: string;
   dataRoot: string;
   execRoot: string;
+  /** The names of this daemon's bridge, veths and iptables chains (unique to it). */
+  network: NetworkNames;
   process: ChildProcess;
   logs(): string;
   /** Runs the real docker CLI against this daemon. */
@@ -43,15 +46,21 @@ function leftoverContainerState(execRoot: string): string[] {
 /** Removes container `id`'s cgroups (v1: one per controller; v2: one), by its id only. */
 function removeCgroups(id: string): void {
   const candidates = [`/sys/fs/cgroup/tsdocker/${id}`];
-  for (const controller of readdirSync('/sys/fs/cgroup'))
-    candidates.push(`/sys/fs/cgroup/${controller}/tsdocker/${id}`);
+  for (const controller of readdirSync('/sys/fs/cgroup')) candidates.push(`/sys/fs/cgroup/${controller}/tsdocker/${id}`);
   for (const path of candidates) if (existsSync(path)) spawnSync('rmdir', [path]);
 }
 
-export async function startDaemon(opts: { config?: Record<string, unknown> } = {}): Promise<DaemonHandle> {
+export async function startDaemon(
+  opts: {
+    config?: Record<string, unknown>;
+    /** More `hosts` besides the daemon's own unix socket (e.g. `tcp://127.0.0.1:0` with TLS). */
+    extraHosts?: string[];
+  } = {},
+): Promise<DaemonHandle> {
   if (process.getuid?.() !== 0)
     throw new Error('end-to-end tests must run as root (namespaces, cgroups, mounts)');
   const dir = mkdtempSync(join(tmpdir(), 'tsd-e2e-'));
+  const network = isolatedNetworkNames();
   const dataRoot = join(dir, 'data');
   const execRoot = join(dir, 'exec');
   const socket = join(dir, 'tsdocker.sock');
@@ -61,8 +70,9 @@ export async function startDaemon(opts: { config?: Record<string, unknown> } = {
     JSON.stringify({
       'data-root': dataRoot,
       'exec-root': execRoot,
-      hosts: [`unix://${socket}`],
+      hosts: [`unix://${socket}`, ...(opts.extraHosts ?? [])],
       'storage-driver': 'vfs',
+      ...network.config,
       ...opts.config,
     }),
   );
@@ -95,6 +105,7 @@ export async function startDaemon(opts: { config?: Record<string, unknown> } = {
     host: `unix://${socket}`,
     dataRoot,
     execRoot,
+    network,
     get process() {
       return child;
     },
@@ -131,9 +142,9 @@ export async function startDaemon(opts: { config?: Record<string, unknown> } = {
       // Anything a crashed daemon left mounted under our root goes before the files do.
       spawnSync('sh', ['-c', `grep -o ' ${dir}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l`]);
       for (const id of leaked) removeCgroups(id);
+      removeNetworkLeftovers(network);
       rmSync(dir, { recursive: true, force: true });
-      if (leaked.length)
-        throw new Error(`the daemon left container state behind after shutdown: ${leaked.join(', ')}`);
+      if (leaked.length) throw new Error(`the daemon left container state behind after shutdown: ${leaked.join(', ')}`);
     },
   };
   return handle;

@@ -8,6 +8,16 @@ import { ApiError, invalidArgument } from './http-status.js';
 /** JSON bodies larger than this are refused with 413 instead of being buffered. */
 export const MAX_JSON_BODY_BYTES = 4 * 1024 * 1024;
 
+/**
+ * How long a JSON body may go without a byte arriving. A client that declares a body and then
+ * stalls would otherwise hold its connection (and the handler waiting for it) forever.
+ */
+export const BODY_IDLE_TIMEOUT_MS = 60_000;
+
+export function bodyIdleTimeout(): ApiError {
+  return new ApiError(408, 'timed out waiting for the rest of the request body');
+}
+
 export function bodyTooLarge(limit: number): ApiError {
   return new ApiError(413, `request body is too large: JSON bodies are limited to ${limit} bytes`);
 }
@@ -39,19 +49,39 @@ export function checkJsonContentType(headers: IncomingHttpHeaders): void {
 }
 
 /** Reads a whole request body, refusing (413) anything over `limit` without buffering it. */
-export function readRequestBody(req: IncomingMessage, limit = MAX_JSON_BODY_BYTES): Promise<Buffer> {
-  const declared = declaredContentLength(req.headers);
+export function readRequestBody(
+  req: IncomingMessage,
+  limit = MAX_JSON_BODY_BYTES,
+  idleTimeoutMs = BODY_IDLE_TIMEOUT_MS,
+): Promise<Buffer> {
+  let declared: number | undefined;
+  try {
+    declared = declaredContentLength(req.headers);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   if (declared !== undefined && declared > limit) return Promise.reject(bodyTooLarge(limit));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const armTimer = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        cleanup();
+        reject(bodyIdleTimeout());
+      }, idleTimeoutMs);
+      timer.unref();
+    };
     const cleanup = () => {
+      clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
       req.off('aborted', onAborted);
     };
     const onData = (chunk: Buffer) => {
+      armTimer();
       total += chunk.length;
       if (total > limit) {
         cleanup();
@@ -75,6 +105,8 @@ export function readRequestBody(req: IncomingMessage, limit = MAX_JSON_BODY_BYTE
     req.on('end', onEnd);
     req.on('error', onError);
     req.on('aborted', onAborted);
+    if (req.readableEnded) onEnd();
+    else armTimer();
   });
 }
 

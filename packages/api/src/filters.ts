@@ -21,7 +21,8 @@ export function parseFilters(raw: string): Filters {
   if (parsed === null) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) throw invalidArgument(INVALID_FILTER);
 
-  const filters: Filters = {};
+  // No prototype: a `__proto__` key from the client is an ordinary (invalid) filter name.
+  const filters: Filters = Object.create(null);
   for (const [key, values] of Object.entries(parsed as Record<string, unknown>)) {
     if (values === null) {
       filters[key] = [];

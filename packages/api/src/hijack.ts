@@ -13,7 +13,14 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
-import { bodyTooLarge, declaredContentLength, MAX_JSON_BODY_BYTES, readRequestBody } from './body.js';
+import {
+  BODY_IDLE_TIMEOUT_MS,
+  bodyIdleTimeout,
+  bodyTooLarge,
+  declaredContentLength,
+  MAX_JSON_BODY_BYTES,
+  readRequestBody,
+} from './body.js';
 import { ApiError } from './http-status.js';
 import { type ApiLogger, formatRawError, formatRawResponse, sendEmpty, sendError } from './respond.js';
 
@@ -115,15 +122,30 @@ export class UpgradeConnection implements StreamConnection {
       return Promise.resolve(head.subarray(0, length));
     }
 
+    if (this.gone || this.socket.destroyed || this.socket.readableEnded) {
+      return Promise.reject(new ApiError(400, 'connection closed before the request body was complete'));
+    }
     return new Promise((resolve, reject) => {
       const chunks = [head];
       let total = head.length;
+      let timer: NodeJS.Timeout | undefined;
+      const armTimer = () => {
+        clearTimeout(timer);
+        // A client that declared a body and stalls must not hold the connection forever.
+        timer = setTimeout(() => {
+          cleanup();
+          reject(bodyIdleTimeout());
+        }, BODY_IDLE_TIMEOUT_MS);
+        timer.unref();
+      };
       const cleanup = () => {
+        clearTimeout(timer);
         this.socket.off('data', onData);
         this.socket.off('end', onEnd);
         this.socket.off('close', onEnd);
       };
       const onData = (chunk: Buffer) => {
+        armTimer();
         chunks.push(chunk);
         total += chunk.length;
         if (total < length) return;
@@ -140,6 +162,7 @@ export class UpgradeConnection implements StreamConnection {
       this.socket.on('data', onData);
       this.socket.on('end', onEnd);
       this.socket.on('close', onEnd);
+      armTimer();
     });
   }
 

@@ -61,8 +61,8 @@ export function sendError(res: ServerResponse, err: unknown, logger: ApiLogger, 
     sendEmpty(res, 304);
     return;
   }
-  // After a refused upload the rest of the body is unread; don't reuse the connection.
-  if (status === 413) res.setHeader('Connection', 'close');
+  // After a refused or stalled upload the rest of the body is unread; don't reuse the connection.
+  if (status === 413 || status === 408) res.setHeader('Connection', 'close');
   if (plainText) {
     const body = Buffer.from(`${message}\n`);
     res.writeHead(status, {

@@ -16,6 +16,7 @@ import { containerRoutes } from './routes/containers.js';
 import { execRoutes } from './routes/exec.js';
 import { imageRoutes } from './routes/images.js';
 import { inspectProbeRoutes } from './routes/inspect-probes.js';
+import { networkRoutes } from './routes/networks.js';
 import { optionsRoute, systemRoutes } from './routes/system.js';
 import { unimplementedRoutes } from './routes/unimplemented.js';
 import { resolveApiVersion } from './version.js';
@@ -32,6 +33,12 @@ export interface ApiHandlerOptions {
    * and no Docker client sends it: on a TCP listener this blocks web pages from driving the API.
    */
   rejectBrowserRequests?: boolean;
+  /**
+   * Refuse requests whose `Host` names anything but an IP address or `localhost` (403). On a
+   * loopback listener this defeats DNS rebinding: a page on a hostile name that resolves to
+   * 127.0.0.1 still sends its own name as Host.
+   */
+  requireLocalHost?: boolean;
 }
 
 export interface ApiHandler {
@@ -43,13 +50,17 @@ export interface ApiHandler {
   closeHijackedConnections(): void;
   /** How many hijacked connections are open. */
   readonly hijackedConnections: number;
+  /** The headers every response carries (for answers written outside the handlers). */
+  readonly baseHeaders: Record<string, string>;
 }
 
-const allRoutes: Route[] = [
+/** Every route, in matching order (the fuzz test walks this list). */
+export const allRoutes: readonly Route[] = [
   ...systemRoutes,
   ...containerRoutes,
   ...execRoutes,
   ...imageRoutes,
+  ...networkRoutes,
   ...inspectProbeRoutes,
   ...unimplementedRoutes,
   optionsRoute,
@@ -57,16 +68,28 @@ const allRoutes: Route[] = [
 
 const pageNotFound = () => new ApiError(404, 'page not found');
 
+/** `127.0.0.1:2376`, `[::1]:2376`, `localhost`, `api.moby.localhost` (what Go clients send). */
+export function isLocalHostHeader(value: string): boolean {
+  const host = value.startsWith('[') ? value.slice(1, value.indexOf(']')) : value.replace(/:\d*$/, '');
+  const name = host.toLowerCase();
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name) || (name.includes(':') && /^[0-9a-f:.]+$/.test(name))) return true;
+  return name === 'localhost' || name.endsWith('.localhost');
+}
+
 export function createApiHandler(services: DaemonServices, options: ApiHandlerOptions = {}): ApiHandler {
   const logger = options.logger ?? silentLogger;
   const baseHeaders = standardHeaders(options.version ?? DEFAULT_ENGINE_VERSION);
-  const router = new Router(allRoutes);
+  const router = new Router([...allRoutes]);
   const hijacked = new Set<UpgradeConnection>();
 
   /** Everything before the handler runs; throws the error to send. */
   function resolve(req: IncomingMessage) {
     if (options.rejectBrowserRequests && req.headers.origin !== undefined) {
       throw new ApiError(403, 'requests from web browsers are not accepted on this socket');
+    }
+    const host = req.headers.host;
+    if (options.requireLocalHost && host !== undefined && !isLocalHostHeader(host)) {
+      throw new ApiError(403, `requests for host ${JSON.stringify(host)} are not accepted on this socket`);
     }
     const target = parseRequestTarget(req.url ?? '/');
     const match = router.match(req.method ?? 'GET', target.path);
@@ -148,5 +171,6 @@ export function createApiHandler(services: DaemonServices, options: ApiHandlerOp
     get hijackedConnections() {
       return hijacked.size;
     },
+    baseHeaders,
   };
 }

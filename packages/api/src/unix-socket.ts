@@ -17,6 +17,8 @@ import type { ApiLogger } from './respond.js';
 /** sun_path is 108 bytes on Linux, including the terminating NUL. */
 const MAX_SOCKET_PATH_BYTES = 107;
 const SOCKET_MODE = 0o660;
+/** dockerd's default socket group: it may be missing (the socket then stays root's only). */
+export const DEFAULT_SOCKET_GROUP = 'docker';
 
 export interface BoundUnixSocket {
   path: string;
@@ -37,12 +39,7 @@ export async function bindUnixSocket(
   const directory = dirname(path);
   await mkdir(directory, { recursive: true, mode: 0o755 });
   await removeStaleSocket(path, opts.logger);
-  const gid = opts.group === undefined ? undefined : await lookupGroupId(opts.group);
-  if (opts.group !== undefined && gid === undefined) {
-    opts.logger.warn(`group ${opts.group} not found; the API socket stays owned by the daemon's group`, {
-      path,
-    });
-  }
+  const gid = await socketGroupId(opts.group, path, opts.logger);
 
   // mkdtemp creates the directory 0700: nobody else can reach the socket while it is set up.
   const stagingDir = await mkdtemp(join(directory, '.tsdocker-api-'));
@@ -76,6 +73,19 @@ export async function bindUnixSocket(
       }
     },
   };
+}
+
+/**
+ * The gid to give the socket. As in dockerd, a missing default group is a warning and any other
+ * missing group an error: an operator who names a group expects its members to get in.
+ */
+async function socketGroupId(group: string | undefined, path: string, logger: ApiLogger) {
+  if (group === undefined || group === '') return undefined;
+  const gid = await lookupGroupId(group);
+  if (gid !== undefined) return gid;
+  if (group !== DEFAULT_SOCKET_GROUP) throw new Error(`cannot listen on ${path}: group ${group} not found`);
+  logger.warn(`group ${group} not found; the API socket is accessible to root only`, { path });
+  return undefined;
 }
 
 async function removeStaleSocket(path: string, logger: ApiLogger): Promise<void> {

@@ -13,7 +13,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { PassThrough, type Readable, Writable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import {
   type Attachment,
   type AttachOptions,
@@ -765,6 +765,30 @@ export class FakeDaemon implements DaemonServices {
       }
       this.imageMap.delete(image.id);
       return [...image.repoTags.map((t) => ({ Untagged: t })), { Deleted: image.id }];
+    },
+
+    load: async (params) => {
+      this.record('images.load', { quiet: params.quiet, platform: params.platform });
+      const hash = createHash('sha256');
+      let size = 0;
+      for await (const chunk of params.source) {
+        hash.update(chunk as Buffer);
+        size += (chunk as Buffer).length;
+      }
+      if (size === 0) throw invalid('invalid archive: it is empty');
+      if (!params.quiet)
+        params.progress?.({
+          status: 'Loading layer',
+          progressDetail: { current: size, total: size },
+          id: 'fake',
+        });
+      params.progress?.({ stream: `Loaded image ID: sha256:${hash.digest('hex')}\n` });
+    },
+
+    save: async (params) => {
+      this.record('images.save', params);
+      for (const name of params.names) this.findImage(name);
+      return Readable.from([Buffer.from(`fake archive of ${params.names.join(',')}`)]);
     },
   };
 

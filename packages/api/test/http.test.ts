@@ -151,9 +151,9 @@ describe('versions, routing and error shapes', () => {
   });
 
   it('answers known but unimplemented endpoints with 501 and a sentence', async () => {
-    const res = await post('/v1.50/images/load?quiet=1');
+    const res = await post('/v1.50/images/busybox/push');
     expect(res.status).toBe(501);
-    expect(JSON.parse(res.text)).toEqual({ message: 'docker load is not implemented by tsdocker yet' });
+    expect(JSON.parse(res.text)).toEqual({ message: 'docker push is not implemented by tsdocker yet' });
   });
 
   it('refuses a body where the endpoint takes none', async () => {

@@ -6,11 +6,13 @@ import { registerImagesCommand } from './commands/images.js';
 import { registerImportCommand } from './commands/import.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { registerKillCommand } from './commands/kill.js';
+import { registerLoadCommand } from './commands/load.js';
 import { registerLogsCommand } from './commands/logs.js';
 import { collect } from './commands/options.js';
 import { registerPsCommand } from './commands/ps.js';
 import { registerRmCommand } from './commands/rm.js';
 import { registerRunCommand } from './commands/run.js';
+import { registerSaveCommand } from './commands/save.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerStopCommand } from './commands/stop.js';
 import { registerWaitCommand } from './commands/wait.js';
@@ -66,6 +68,8 @@ export function createProgram(io: CliIO, programName = 'tsdocker'): Program {
   registerWaitCommand(program, context);
   registerInspectCommand(program, context);
   registerImportCommand(program, context);
+  registerLoadCommand(program, context);
+  registerSaveCommand(program, context);
   registerDaemonCommand(program, context, hosts);
 
   return { command: program, context, currentCommand: () => current };

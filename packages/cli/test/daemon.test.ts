@@ -1,7 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { configLoadOptions, effectiveLogLevel, insecureTcpAllowed } from '../src/daemon/daemon-options.js';
+import {
+  apiSecurityOptions,
+  configLoadOptions,
+  effectiveLogLevel,
+  parseBoolFlag,
+} from '../src/daemon/daemon-options.js';
 import { createDaemonLogger, type DaemonLogger } from '../src/daemon/logger.js';
 import { type DaemonRuntime, type LoadedConfig, runDaemon } from '../src/daemon/run-daemon.js';
 
@@ -109,12 +114,56 @@ describe('tsdocker daemon flags', () => {
     });
   });
 
-  it('lets -D win over log-level, and allows plain TCP only with --tls=false', () => {
+  it('lets -D win over log-level', () => {
     expect(effectiveLogLevel({ debug: true, 'log-level': 'error' })).toBe('debug');
     expect(effectiveLogLevel({ debug: false, 'log-level': 'warn' })).toBe('warn');
-    expect(insecureTcpAllowed({})).toBe(false);
-    expect(insecureTcpAllowed({ tls: 'false' })).toBe(true);
-    expect(() => insecureTcpAllowed({ tls: 'true' })).toThrow('TLS is not supported');
+  });
+
+  it('parses --tls/--tlsverify like Go booleans and resolves certificate paths', () => {
+    expect(parseBoolFlag(true, 'tls')).toBe(true);
+    expect(parseBoolFlag('false', 'tls')).toBe(false);
+    expect(parseBoolFlag('1', 'tlsverify')).toBe(true);
+    expect(() => parseBoolFlag('yes', 'tls')).toThrow(
+      'invalid argument "yes" for "--tls" flag: strconv.ParseBool: parsing "yes": invalid syntax',
+    );
+    expect(
+      configLoadOptions({
+        ...noFlags,
+        tlsverify: true,
+        tlscacert: 'ca.pem',
+        tlscert: '/c.pem',
+        tlskey: '/k.pem',
+      }).overrides,
+    ).toEqual({ tlsverify: true, tlscacert: `${process.cwd()}/ca.pem`, tlscert: '/c.pem', tlskey: '/k.pem' });
+  });
+
+  it('serves TCP with mutual TLS, or unauthenticated only when asked for explicitly', () => {
+    // Nothing said: no TLS, and tcp:// hosts will be refused.
+    expect(apiSecurityOptions({}, '/certs')).toEqual({ allowInsecureTcp: false });
+    // --tls=false / --tlsverify=false: the explicit opt-in to plain text.
+    expect(apiSecurityOptions({ tls: false }, '/certs')).toEqual({ allowInsecureTcp: true });
+    expect(apiSecurityOptions({ tlsverify: false }, '/certs')).toEqual({ allowInsecureTcp: true });
+    // --tlsverify: mutual TLS with dockerd's default file names.
+    expect(apiSecurityOptions({ tlsverify: true }, '/certs')).toEqual({
+      tls: {
+        caFile: '/certs/ca.pem',
+        certFile: '/certs/cert.pem',
+        keyFile: '/certs/key.pem',
+        verifyClients: true,
+      },
+      allowInsecureTcp: false,
+    });
+    // --tls alone encrypts but accepts anyone: still refused unless --tlsverify=false says so.
+    expect(apiSecurityOptions({ tls: true, tlscert: '/c', tlskey: '/k' }, '/certs')).toEqual({
+      tls: { certFile: '/c', keyFile: '/k', verifyClients: false },
+      allowInsecureTcp: false,
+    });
+    expect(apiSecurityOptions({ tls: true, tlsverify: false }, '/certs').allowInsecureTcp).toBe(true);
+    // --tlsverify wins over --tls=false, as in dockerd.
+    expect(apiSecurityOptions({ tls: false, tlsverify: true }, '/certs')).toMatchObject({
+      tls: { verifyClients: true },
+      allowInsecureTcp: false,
+    });
   });
 });
 

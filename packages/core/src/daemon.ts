@@ -1,15 +1,22 @@
 /**
  * The Daemon: owns the stores and drivers, wires them together at start-up in the seed's order
- * (graph driver → image and tag stores → exec driver → containers restored), and shuts down
+ * (graph driver → image and tag stores → network driver and networks → exec driver → containers
+ * restored), and shuts down
  * cleanly. It implements DaemonServices, so the API server (or an embedding program) drives it.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { DaemonConfig } from './config/daemon-config.js';
+import { ContainerFiles } from './container/container-archive.js';
 import { Containers } from './container/container-service.js';
-import type { ExecDriverDescriptor, GraphDriverDescriptor, Logger } from './drivers/descriptor.js';
+import type {
+  ExecDriverDescriptor,
+  GraphDriverDescriptor,
+  Logger,
+  NetworkDriverDescriptor,
+} from './drivers/descriptor.js';
 import type { ExecDriver } from './drivers/exec-driver.js';
 import type { DiffGraphDriver, GraphDriver } from './drivers/graph-driver.js';
 import {
@@ -24,6 +31,8 @@ import { withNaiveDiff } from './drivers/naive-diff.js';
 import { invalidArgument, TsdockerError } from './errors.js';
 import { Execs } from './exec/exec-service.js';
 import { createImageService, type ImageServiceImpl } from './image/index.js';
+import { validatePools } from './network/ipam.js';
+import { Networks } from './network/network-service.js';
 import type { DaemonServices } from './services.js';
 import { writeFileAtomic } from './store/index.js';
 import { System } from './system/system-service.js';
@@ -31,8 +40,9 @@ import { System } from './system/system-service.js';
 export interface DaemonOptions {
   /** Imports a driver package by name; the CLI passes one that resolves from its own install. */
   importModule?: ImportModule;
-  /** Driver descriptors given directly (embedding, tests), used instead of the loader. */
-  drivers?: { graph?: GraphDriverDescriptor; exec?: ExecDriverDescriptor };
+  /** Driver descriptors given directly (embedding, tests), used instead of the loader. When
+   * `drivers` is given without `network`, containers get a private loopback-only namespace. */
+  drivers?: { graph?: GraphDriverDescriptor; exec?: ExecDriverDescriptor; network?: NetworkDriverDescriptor };
   logger?: Logger;
 }
 
@@ -81,7 +91,22 @@ export class Daemon implements DaemonServices {
     private readonly graphDriver: GraphDriver,
     private readonly execDriver: ExecDriver,
     private readonly logger: Logger,
+    readonly networks: Networks | undefined,
   ) {}
+
+  #containerFiles: ContainerFiles | null = null;
+
+  /** `docker diff`, `export`, `commit` and `cp`, over the containers and the image store. */
+  get containerFiles(): ContainerFiles {
+    this.#containerFiles ??= new ContainerFiles({
+      store: this.containers.store,
+      images: this.images,
+      execDriver: this.execDriver,
+      logger: this.logger,
+      engineVersion: engineVersion(),
+    });
+    return this.#containerFiles;
+  }
 
   static async start(config: DaemonConfig, options: DaemonOptions = {}): Promise<Daemon> {
     const logger = options.logger ?? silentLogger;
@@ -91,6 +116,10 @@ export class Daemon implements DaemonServices {
     const ctxOpts = { dataRoot, execRoot, logger };
     await mkdir(dataRoot, { recursive: true, mode: 0o710 });
     await mkdir(execRoot, { recursive: true, mode: 0o700 });
+    // Also when they already existed (as dockerd does): other users must not reach container
+    // rootfs or state through them (CVE-2021-41091).
+    await chmod(dataRoot, 0o710);
+    await chmod(execRoot, 0o700);
 
     // 1. The graph driver (layer storage).
     const graphDescriptor =
@@ -118,17 +147,30 @@ export class Daemon implements DaemonServices {
     });
     await images.open();
 
-    // 3. The exec driver.
+    // 3. The network driver, then the network store, IPAM and the predefined networks on it.
+    const networkDescriptor = options.drivers
+      ? options.drivers.network
+      : await importDriver('network', config['network-driver'], importModule);
+    const networks = networkDescriptor
+      ? await Daemon.openNetworks(config, networkDescriptor, ctxOpts, () => containers)
+      : undefined;
+    if (networks) logger.info('network driver ready', { driver: networkDescriptor?.name });
+    // From here on a failed start takes the bridges and firewall rules down again.
+    const unlessStarted = <T>(step: Promise<T>): Promise<T> =>
+      step.catch(async (err: unknown) => {
+        await networks?.close().catch(() => {});
+        throw err;
+      });
+
+    // 4. The exec driver.
     const execDescriptor =
       options.drivers?.exec ?? (await importDriver('exec', config['exec-driver'], importModule));
-    const execDriver = await createDriver(
-      execDescriptor,
-      parseKeyValueOptions(config['exec-opts'], 'exec-opts'),
-      ctxOpts,
+    const execDriver = await unlessStarted(
+      createDriver(execDescriptor, parseKeyValueOptions(config['exec-opts'], 'exec-opts'), ctxOpts),
     );
     logger.info('exec driver ready', { driver: execDriver.name });
 
-    // 4. Containers (the store restored from disk) and execs.
+    // 5. Containers (the store restored from disk) and execs.
     let execs: Execs | undefined;
     containers = new Containers({
       containersDir: join(dataRoot, 'containers'),
@@ -137,8 +179,11 @@ export class Daemon implements DaemonServices {
       graphDriverName: graphDriver.name,
       logger,
       onRemoved: (id) => execs?.forgetContainer(id),
+      ...(networks ? { networking: networks } : {}),
     });
-    await containers.restore();
+    await unlessStarted(containers.restore());
+    // What containers that are no longer running still held (after a crash) goes back.
+    if (networks) await unlessStarted(networks.reconcile());
     execs = new Execs(containers.store, execDriver);
 
     const all = () => containers!.store.all();
@@ -162,7 +207,48 @@ export class Daemon implements DaemonServices {
       },
     });
     logger.info('daemon started', { dataRoot, execRoot, containers: all().length });
-    return new Daemon(config, containers, execs, images, system, graphDriver, execDriver, logger);
+    return new Daemon(config, containers, execs, images, system, graphDriver, execDriver, logger, networks);
+  }
+
+  /** Creates the network driver and opens the network store on it (the predefined networks,
+   * bridges and firewall chains come up here). */
+  private static async openNetworks(
+    config: DaemonConfig,
+    descriptor: NetworkDriverDescriptor,
+    ctxOpts: { dataRoot: string; execRoot: string; logger: Logger },
+    containers: () => Containers | undefined,
+  ): Promise<Networks> {
+    const pools = config['default-address-pools'];
+    if (pools) validatePools(pools);
+    const driver = await createDriver(
+      descriptor,
+      {
+        ...parseKeyValueOptions(config['network-opts'], 'network-opts'),
+        iptables: config.iptables,
+        'ip-forward': config['ip-forward'],
+        'userland-proxy': config['userland-proxy'],
+      },
+      ctxOpts,
+    );
+    try {
+      return await Networks.open({
+        dataRoot: ctxOpts.dataRoot,
+        execRoot: ctxOpts.execRoot,
+        driver,
+        bridgeName: config.bridge,
+        ...(config.bip ? { bip: config.bip } : {}),
+        ...(pools ? { pools } : {}),
+        logger: ctxOpts.logger,
+        containers: () => ({
+          find: (ref) => containers()?.store.find(ref),
+          all: () => containers()?.store.all() ?? [],
+          save: (entry) => containers()!.save(entry),
+        }),
+      });
+    } catch (err) {
+      await driver.close().catch(() => {});
+      throw err;
+    }
   }
 
   /**
@@ -213,6 +299,9 @@ export class Daemon implements DaemonServices {
     this.closed = true;
     this.logger.info('daemon shutting down');
     await this.containers.stopAll(this.config['shutdown-timeout']);
+    await this.networks
+      ?.close()
+      .catch((err) => this.logger.warn('network driver close failed', { error: String(err) }));
     await this.execDriver
       .close()
       .catch((err) => this.logger.warn('exec driver close failed', { error: String(err) }));

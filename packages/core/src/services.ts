@@ -150,6 +150,26 @@ export interface ImageService {
     ref: string,
     opts?: { force?: boolean; noprune?: boolean },
   ): Promise<Array<{ Untagged: string } | { Deleted: string }>>;
+  /**
+   * `POST /images/load`: an image archive (Docker's `manifest.json` layout or an OCI image
+   * layout, plain or compressed). `progress` gets moby's messages (`{"stream":"Loaded image:
+   * busybox:latest\n"}`, `Loading layer` unless `quiet`). A failed load stores nothing.
+   */
+  load(params: {
+    source: Readable;
+    quiet?: boolean;
+    /** Only images for this platform (the JSON OCI platform of API 1.48+). */
+    platform?: { os: string; architecture: string; variant?: string };
+    progress?: ProgressSink;
+  }): Promise<void>;
+  /**
+   * `GET /images/get`: the images as one tar (moby 25+'s layout). Names are resolved before the
+   * stream is returned, so unknown names throw; read the stream to the end or destroy it.
+   */
+  save(params: {
+    names: string[];
+    platform?: { os: string; architecture: string; variant?: string };
+  }): Promise<Readable>;
 }
 
 export interface SystemService {
@@ -159,10 +179,86 @@ export interface SystemService {
   info(): Promise<Record<string, unknown>>;
 }
 
+/**
+ * `/networks/...`. Bodies are the Engine API's JSON (`POST /networks/create`, connect,
+ * disconnect); results are Docker's network objects.
+ */
+export interface NetworkService {
+  list(opts: { filters: Filters }): Promise<Record<string, unknown>[]>;
+  inspect(ref: string): Promise<Record<string, unknown>>;
+  create(body: unknown): Promise<{ Id: string; Warning: string }>;
+  /** Throws forbidden for the predefined networks and for networks with active endpoints. */
+  remove(ref: string): Promise<void>;
+  connect(ref: string, body: unknown): Promise<void>;
+  disconnect(ref: string, body: unknown): Promise<void>;
+  prune(opts: { filters: Filters }): Promise<{ NetworksDeleted: string[] }>;
+}
+
+/** `docker cp`'s view of a path (moby's `container.PathStat`); sent base64 JSON in a header. */
+export interface PathStat {
+  name: string;
+  size: number;
+  /** A Go `os.FileMode` (directory = bit 31, symlink = bit 27), not a POSIX `st_mode`. */
+  mode: number;
+  /** RFC 3339 with nanoseconds. */
+  mtime: string;
+  /** For a symlink: where it finally leads inside the container (`/etc`); else empty. */
+  linkTarget: string;
+}
+
+/** One `docker diff` line: Kind 0 = changed, 1 = added, 2 = deleted. */
+export interface ContainerChange {
+  Path: string;
+  Kind: 0 | 1 | 2;
+}
+
+export interface CommitOptions {
+  /** The container, as the client named it. */
+  container: string;
+  /** Repository to tag the image with (normalised or familiar); none = untagged. */
+  repo?: string;
+  tag?: string;
+  author?: string;
+  comment?: string;
+  /** Dockerfile instructions (`CMD ["sh"]`, `ENV a=b`) applied to the config. */
+  changes: string[];
+  /** Freeze a running container while its changes are read (Docker's default). */
+  pause: boolean;
+  /** A `container.Config` from the request body, used instead of the container's. */
+  config?: unknown;
+}
+
+/**
+ * A container's filesystem: `docker diff`, `export`, `commit` and `cp`. Works on stopped
+ * containers as well as running ones (which are frozen while their files are read or written).
+ * Streams returned must be read to the end or destroyed: until then the container stays locked.
+ */
+export interface ContainerFilesService {
+  changes(ref: string): Promise<ContainerChange[]>;
+  /** The whole root filesystem as a tar. */
+  export(ref: string): Promise<Readable>;
+  commit(opts: CommitOptions): Promise<{ Id: string }>;
+  /** `HEAD /containers/{id}/archive`. */
+  statPath(ref: string, path: string): Promise<PathStat>;
+  /** `GET /containers/{id}/archive`: the path as a tar whose top entry is its base name. */
+  getArchive(ref: string, path: string): Promise<{ stat: PathStat; archive: Readable }>;
+  /** `PUT /containers/{id}/archive`: extracts `source` (a tar) into the directory `path`. */
+  putArchive(
+    ref: string,
+    path: string,
+    source: Readable,
+    opts: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean },
+  ): Promise<void>;
+}
+
 /** Everything a front end needs. `Daemon` implements it; API tests may use a fake. */
 export interface DaemonServices {
   readonly containers: ContainerService;
   readonly execs: ExecService;
   readonly images: ImageService;
   readonly system: SystemService;
+  /** Absent when the daemon runs without a network driver (embedding, API fakes). */
+  readonly networks?: NetworkService;
+  /** Absent in front ends without access to container filesystems; the API then answers 501. */
+  readonly containerFiles?: ContainerFilesService;
 }

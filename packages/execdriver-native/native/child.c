@@ -11,6 +11,8 @@
 #include <grp.h>
 #include <limits.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -115,18 +118,55 @@ static void drop_bounding_set(const struct child_ctx *ctx, int last) {
   }
 }
 
-/* Effective = permitted = the spec's set, inheritable and ambient empty (as Docker since
+/* Effective = permitted = caps, inheritable and ambient empty (as Docker since
  * CVE-2022-24769). After execve a non-root user keeps none of them, root keeps the set. */
-static void set_capabilities(const struct child_ctx *ctx) {
+static void set_capabilities(const struct child_ctx *ctx, uint64_t caps, int clear_ambient) {
   struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
   struct __user_cap_data_struct data[2];
   memset(data, 0, sizeof data);
-  uint64_t caps = ctx->spec->caps;
   data[0].effective = data[0].permitted = (uint32_t)caps;
   data[1].effective = data[1].permitted = (uint32_t)(caps >> 32);
-  if (syscall(SYS_capset, &hdr, data) < 0) child_fail(ctx, "set capabilities: %s", errstr(errno));
-  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+  if (syscall(SYS_capset, &hdr, data) < 0) {
+    int saved = errno;
+    /* Say which ones: a capability the shim itself never had cannot be given. */
+    struct __user_cap_data_struct own[2];
+    memset(own, 0, sizeof own);
+    if (saved == EPERM && syscall(SYS_capget, &hdr, own) == 0) {
+      uint64_t have = own[0].permitted | ((uint64_t)own[1].permitted << 32);
+      for (int cap = 0; cap < 64; cap++)
+        if ((caps & ((uint64_t)1 << cap)) && !(have & ((uint64_t)1 << cap)))
+          child_fail(ctx, "set capabilities: capability %d is not held by the daemon, so a container cannot be given it", cap);
+    }
+    child_fail(ctx, "set capabilities: %s", errstr(saved));
+  }
+  if (clear_ambient && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
     child_fail(ctx, "clear ambient capabilities: %s", errstr(errno));
+}
+
+/* Resource limits before dropping privileges (lowering needs none; raising a hard limit needs
+ * CAP_SYS_RESOURCE, which the daemon side already refused to ask for beyond its own). */
+static void set_rlimits(const struct child_ctx *ctx) {
+  for (size_t i = 0; i < ctx->spec->n_rlimits; i++) {
+    const struct rlimit_entry *r = &ctx->spec->rlimits[i];
+    struct rlimit lim = {.rlim_cur = r->soft, .rlim_max = r->hard};
+    if (setrlimit(r->resource, &lim) < 0)
+      child_fail(ctx, "setrlimit %d (soft %llu, hard %llu): %s", r->resource, r->soft, r->hard, errstr(errno));
+  }
+}
+
+/* CVE-2024-21626: a cwd reached through a leaked host fd (/proc/self/fd/N) lies outside the
+ * container's root, and getcwd then fails or does not return an absolute path. */
+static void check_cwd_inside_root(const struct child_ctx *ctx) {
+  char cwd[PATH_MAX];
+  if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/')
+    child_fail(ctx, "current working directory is outside of container mount namespace root -- possible container breakout detected");
+}
+
+static void install_seccomp(const struct child_ctx *ctx) {
+  const struct spec *spec = ctx->spec;
+  struct sock_fprog prog = {.len = spec->seccomp_len, .filter = spec->seccomp_prog};
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, spec->seccomp_flags, &prog) < 0)
+    child_fail(ctx, "install the seccomp filter: %s", errstr(errno));
 }
 
 static void switch_user(const struct child_ctx *ctx) {
@@ -193,6 +233,14 @@ static void cloexec_all_fds(const struct child_ctx *ctx) {
   }
 }
 
+void child_make_undumpable(const struct child_ctx *ctx) {
+  /* Until execve replaces it, this process is the shim binary with the shim's memory: a
+   * container process must not open /proc/<pid>/exe or mem (CVE-2019-5736). execve resets it. */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) child_fail(ctx, "set non-dumpable: %s", errstr(errno));
+}
+
+#define CAP_SYS_ADMIN_BIT ((uint64_t)1 << CAP_SYS_ADMIN)
+
 void child_become_process(const struct child_ctx *ctx) {
   const struct spec *spec = ctx->spec;
 
@@ -200,16 +248,24 @@ void child_become_process(const struct child_ctx *ctx) {
    * create; it keeps the directory after dropping privileges. */
   if (mkdir_p(spec->cwd, 0755) < 0) child_fail(ctx, "mkdir %s: %s", spec->cwd, errstr(errno));
   if (chdir(spec->cwd) < 0) child_fail(ctx, "chdir to cwd (\"%s\"): %s", spec->cwd, errstr(errno));
+  check_cwd_inside_root(ctx);
 
   give_stdio_to_user(ctx);
   cloexec_all_fds(ctx);
+  set_rlimits(ctx);
+
+  /* Installing a filter needs CAP_SYS_ADMIN or no_new_privs. Without no_new_privs, keep
+   * CAP_SYS_ADMIN in the effective set just long enough to install it, as the last step. */
+  int seccomp = spec->seccomp_prog != NULL;
+  uint64_t caps = spec->has_caps ? spec->caps : 0;
+  int borrow_admin = seccomp && !spec->no_new_privs && spec->has_caps && !(caps & CAP_SYS_ADMIN_BIT);
 
   int last = last_cap();
   if (spec->has_caps) drop_bounding_set(ctx, last);
   /* Keep the permitted set across setuid so the spec's capabilities can be set after it. */
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) child_fail(ctx, "keep capabilities: %s", errstr(errno));
   switch_user(ctx);
-  if (spec->has_caps) set_capabilities(ctx);
+  if (spec->has_caps) set_capabilities(ctx, borrow_admin ? caps | CAP_SYS_ADMIN_BIT : caps, 1);
   if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) child_fail(ctx, "reset keep-capabilities: %s", errstr(errno));
 
   /* The shim blocks SIGCHLD and ignores SIGPIPE; a fresh process expects neither. */
@@ -221,6 +277,14 @@ void child_become_process(const struct child_ctx *ctx) {
 
   char path[PATH_MAX];
   look_path(ctx, spec->args.v[0], path, sizeof path);
+
+  if (spec->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    child_fail(ctx, "set no_new_privs: %s", errstr(errno));
+  if (seccomp) {
+    install_seccomp(ctx);
+    /* From here on every syscall goes through the filter: only capset and execve remain. */
+    if (borrow_admin) set_capabilities(ctx, caps, 0);
+  }
   execve(path, spec->args.v, spec->env.v);
   child_fail(ctx, "exec %s: %s", path, errstr(errno));
 }

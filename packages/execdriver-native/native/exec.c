@@ -86,6 +86,7 @@ int mode_exec(const struct spec *spec) {
     return 1;
   }
   if (pid == 0) {
+    child_make_undumpable(&ctx);
     child_wait_go(&ctx);
     for (size_t i = 0; i < N_EXEC_NS; i++) {
       if (ns_fd[i] < 0) continue;

@@ -14,6 +14,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -95,16 +96,46 @@ static unsigned long existing_mount_flags(const char *path) {
   return flags;
 }
 
+/* The container's root as a real path: the prefix every mount target must have. */
+static char root_real[PATH_MAX];
+
+/*
+ * Opens a resolved mount target without following a final symlink and checks, through the
+ * fd, that it really lies inside the root (CVE-2021-30465: a path checked once can be swapped
+ * for a symlink before mount(2) walks it again). The caller mounts onto /proc/self/fd/<fd>,
+ * which names exactly the opened directory or file.
+ */
+static int open_verified_target(const struct child_ctx *ctx, const char *dest, const char *name, char *fdpath, size_t len) {
+  int fd = open(dest, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) child_fail(ctx, "open mount point %s: %s", name, errstr(errno));
+  snprintf(fdpath, len, "/proc/self/fd/%d", fd);
+  char actual[PATH_MAX];
+  ssize_t n = readlink(fdpath, actual, sizeof actual - 1);
+  if (n < 0) child_fail(ctx, "read back mount point %s: %s", name, errstr(errno));
+  actual[n] = '\0';
+  size_t rl = strlen(root_real);
+  int inside = strncmp(actual, root_real, rl) == 0 && (actual[rl] == '/' || actual[rl] == '\0');
+  if (!inside) child_fail(ctx, "mount point %s resolves to %s, outside the container's root: refusing to mount there", name, actual);
+  return fd;
+}
+
 static void mount_one(const struct child_ctx *ctx, const struct mount_entry *m) {
-  const struct spec *spec = ctx->spec;
-  char dest[PATH_MAX];
+  char dest[PATH_MAX], target[64];
   struct parsed_options po;
 
-  if (secure_join(spec->rootfs, m->destination, dest, sizeof dest) < 0)
+  if (secure_join(root_real, m->destination, dest, sizeof dest) < 0)
     child_fail(ctx, "resolve mount destination %s: %s", m->destination, errstr(errno));
   if (parse_mount_options(&m->options, &po) < 0)
     child_fail(ctx, "mount options of %s: %s", m->destination, errstr(errno));
+  /* /proc or /sys somewhere else than where it is asked for (CVE-2019-19921): refuse. */
+  if (strcmp(m->type, "proc") == 0 || strcmp(m->type, "sysfs") == 0) {
+    char literal[PATH_MAX];
+    snprintf(literal, sizeof literal, "%s%s", root_real, m->destination);
+    if (strcmp(literal, dest) != 0)
+      child_fail(ctx, "mount destination %s is or passes through a symlink: refusing to mount %s there", m->destination, m->type);
+  }
 
+  int fd;
   int is_bind = strcmp(m->type, "bind") == 0 || (po.flags & MS_BIND);
   if (is_bind) {
     struct stat st;
@@ -112,12 +143,18 @@ static void mount_one(const struct child_ctx *ctx, const struct mount_entry *m) 
       child_fail(ctx, "mount %s to %s: stat %s: %s", m->source, m->destination, m->source, errstr(errno));
     if ((S_ISDIR(st.st_mode) ? mkdir_p(dest, 0755) : touch_file(dest)) < 0)
       child_fail(ctx, "create mount point %s: %s", m->destination, errstr(errno));
-    if (mount(m->source, dest, NULL, MS_BIND | (po.flags & MS_REC), NULL) < 0)
+    fd = open_verified_target(ctx, dest, m->destination, target, sizeof target);
+    if (mount(m->source, target, NULL, MS_BIND | (po.flags & MS_REC), NULL) < 0)
       child_fail(ctx, "bind mount %s to %s: %s", m->source, m->destination, errstr(errno));
+    close(fd);
     /* A bind mount ignores every flag but MS_REC; ro, nosuid… need a remount of it. */
     unsigned long extra = po.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
-    if (extra && mount(NULL, dest, NULL, MS_REMOUNT | MS_BIND | extra, NULL) < 0)
-      child_fail(ctx, "remount %s with its options: %s", m->destination, errstr(errno));
+    if (extra) {
+      fd = open_verified_target(ctx, dest, m->destination, target, sizeof target);
+      if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | extra, NULL) < 0)
+        child_fail(ctx, "remount %s with its options: %s", m->destination, errstr(errno));
+      close(fd);
+    }
   } else {
     const char *type = m->type;
     if (strcmp(type, "cgroup") == 0) {
@@ -126,18 +163,22 @@ static void mount_one(const struct child_ctx *ctx, const struct mount_entry *m) 
       type = "cgroup2";
     }
     if (mkdir_p(dest, 0755) < 0) child_fail(ctx, "create mount point %s: %s", m->destination, errstr(errno));
-    if (mount(m->source, dest, type, po.flags, po.data[0] ? po.data : NULL) < 0)
+    fd = open_verified_target(ctx, dest, m->destination, target, sizeof target);
+    if (mount(m->source, target, type, po.flags, po.data[0] ? po.data : NULL) < 0)
       child_fail(ctx, "mount %s (%s) to %s: %s", m->source, type, m->destination, errstr(errno));
+    close(fd);
   }
   for (size_t i = 0; i < po.n_propagation; i++) {
-    if (mount(NULL, dest, NULL, po.propagation[i], NULL) < 0)
+    fd = open_verified_target(ctx, dest, m->destination, target, sizeof target);
+    if (mount(NULL, target, NULL, po.propagation[i], NULL) < 0)
       child_fail(ctx, "set propagation of %s: %s", m->destination, errstr(errno));
+    close(fd);
   }
 }
 
 static void create_device(const struct child_ctx *ctx, const struct device_entry *d) {
   char dest[PATH_MAX];
-  if (secure_join(ctx->spec->rootfs, d->path, dest, sizeof dest) < 0)
+  if (secure_join(root_real, d->path, dest, sizeof dest) < 0)
     child_fail(ctx, "resolve device path %s: %s", d->path, errstr(errno));
   char parent[PATH_MAX];
   snprintf(parent, sizeof parent, "%s", dest);
@@ -164,7 +205,7 @@ static void create_dev_symlinks(const struct child_ctx *ctx) {
   for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
     if (strcmp(links[i][1], "/dev/core") == 0 && !ctx->host_has_kcore) continue;
     char dest[PATH_MAX];
-    if (secure_join(ctx->spec->rootfs, links[i][1], dest, sizeof dest) < 0)
+    if (secure_join(root_real, links[i][1], dest, sizeof dest) < 0)
       child_fail(ctx, "resolve %s: %s", links[i][1], errstr(errno));
     if (symlink(links[i][0], dest) < 0 && errno != EEXIST)
       child_fail(ctx, "symlink %s -> %s: %s", links[i][1], links[i][0], errstr(errno));
@@ -190,15 +231,16 @@ static void pivot_into(const struct child_ctx *ctx, const char *rootfs) {
 
 void rootfs_prepare(const struct child_ctx *ctx) {
   const struct spec *spec = ctx->spec;
+  if (!realpath(spec->rootfs, root_real)) child_fail(ctx, "resolve rootfs %s: %s", spec->rootfs, errstr(errno));
   /* Nothing done in here may propagate back to the host. */
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) child_fail(ctx, "make / rprivate: %s", errstr(errno));
   /* pivot_root needs the new root to be a mount point. */
-  if (mount(spec->rootfs, spec->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+  if (mount(root_real, root_real, NULL, MS_BIND | MS_REC, NULL) < 0)
     child_fail(ctx, "bind mount rootfs %s: %s", spec->rootfs, errstr(errno));
   for (size_t i = 0; i < spec->n_mounts; i++) mount_one(ctx, &spec->mounts[i]);
   for (size_t i = 0; i < spec->n_devices; i++) create_device(ctx, &spec->devices[i]);
   create_dev_symlinks(ctx);
-  pivot_into(ctx, spec->rootfs);
+  pivot_into(ctx, root_real);
 }
 
 static void mask_path(const struct child_ctx *ctx, const char *path) {
@@ -221,8 +263,34 @@ static void readonly_path(const struct child_ctx *ctx, const char *path) {
     child_fail(ctx, "remount %s read-only: %s", path, errstr(errno));
 }
 
+/* Writes /proc/sys/<key with dots as slashes>; the key was checked by spec_load. */
+static void write_sysctl(const struct child_ctx *ctx, const struct sysctl_entry *e) {
+  char path[PATH_MAX];
+  int n = snprintf(path, sizeof path, "/proc/sys/%s", e->key);
+  if (n < 0 || (size_t)n >= sizeof path) child_fail(ctx, "sysctl %s: name too long", e->key);
+  for (char *p = path + strlen("/proc/sys/"); *p; p++)
+    if (*p == '.') *p = '/';
+  int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) child_fail(ctx, "sysctl %s: open %s: %s", e->key, path, errstr(errno));
+  if (write_all(fd, e->value, strlen(e->value)) < 0) child_fail(ctx, "sysctl %s=%s: %s", e->key, e->value, errstr(errno));
+  close(fd);
+}
+
+#define PROC_SUPER_MAGIC 0x9fa0
+
+static int spec_mounts_proc(const struct spec *spec) {
+  for (size_t i = 0; i < spec->n_mounts; i++)
+    if (strcmp(spec->mounts[i].type, "proc") == 0 && strcmp(spec->mounts[i].destination, "/proc") == 0) return 1;
+  return 0;
+}
+
 void rootfs_finalize(const struct child_ctx *ctx) {
   const struct spec *spec = ctx->spec;
+  /* Masking works through /proc: it must be the procfs we mounted, not something in its place. */
+  struct statfs sfs;
+  if (spec_mounts_proc(spec) && (statfs("/proc", &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC))
+    child_fail(ctx, "/proc is not a procfs after mounting it: refusing to go on");
+  for (size_t i = 0; i < spec->n_sysctls; i++) write_sysctl(ctx, &spec->sysctls[i]);
   for (size_t i = 0; i < spec->masked.n; i++) mask_path(ctx, spec->masked.v[i]);
   for (size_t i = 0; i < spec->readonly_paths.n; i++) readonly_path(ctx, spec->readonly_paths.v[i]);
   if (spec->readonly_rootfs &&

@@ -49,6 +49,7 @@ static int init_main(void *arg) {
   const struct child_ctx *ctx = &a->ctx;
   const struct spec *spec = ctx->spec;
 
+  child_make_undumpable(ctx);
   child_wait_go(ctx); /* now in the container's cgroups */
 
   for (int k = 0; k < NS_COUNT; k++) {

@@ -16,7 +16,7 @@
 #include <sys/types.h>
 
 #define TSD_PROTOCOL_VERSION 1
-#define TSD_SPEC_VERSION "1"
+#define TSD_SPEC_VERSION "2"
 #define TSD_CONTROL_FD 3
 
 /* ---- spec (spec.c) ----------------------------------------------------------------------- */
@@ -47,6 +47,15 @@ struct device_entry {
   gid_t gid;
 };
 
+struct rlimit_entry {
+  int resource;                 /* RLIMIT_* number */
+  unsigned long long soft, hard; /* RLIM_INFINITY for unlimited */
+};
+
+struct sysctl_entry {
+  char *key, *value; /* dotted name (net.ipv4.ip_forward) and its value */
+};
+
 struct spec {
   char *id;
   /* run mode */
@@ -73,6 +82,15 @@ struct spec {
   int open_stdin;
   int has_caps;
   uint64_t caps;
+  int no_new_privs;
+  /* seccomp: a classic BPF program (struct sock_filter[]) read from the spec's file */
+  void *seccomp_prog;
+  unsigned short seccomp_len; /* instructions */
+  unsigned int seccomp_flags;
+  struct rlimit_entry *rlimits;
+  size_t n_rlimits;
+  struct sysctl_entry *sysctls;
+  size_t n_sysctls;
   /* supervision */
   struct strvec cgroup_procs;
   char *oom_events;
@@ -123,7 +141,10 @@ void rootfs_prepare(const struct child_ctx *ctx);
 void rootfs_finalize(const struct child_ctx *ctx);
 /* setsid + terminal or pipes on 0/1/2. */
 void child_setup_stdio(const struct child_ctx *ctx, int is_init);
-/* cwd, capabilities, user, fd hygiene and execve with the container's PATH. Never returns. */
+/* PR_SET_DUMPABLE 0: no container process may open our /proc entries before execve. */
+void child_make_undumpable(const struct child_ctx *ctx);
+/* cwd (checked to be inside the root), rlimits, capabilities, user, fd hygiene, no_new_privs,
+ * the seccomp filter and execve with the container's PATH. Never returns. */
 __attribute__((noreturn)) void child_become_process(const struct child_ctx *ctx);
 
 /* ---- shim side (supervise.c) ------------------------------------------------------------- */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,6 +75,44 @@ static int parse_caps(const char *s, uint64_t *out) {
   return 0;
 }
 
+/* A limit: decimal, or "unlimited". */
+static int parse_limit(const char *s, unsigned long long *out) {
+  if (strcmp(s, "unlimited") == 0) {
+    *out = RLIM_INFINITY;
+    return 0;
+  }
+  return parse_uint(s, RLIM_INFINITY - 1, out);
+}
+
+#define SECCOMP_MAX_INSNS 4096
+
+/* Reads the seccomp program now: the file is on the host and the process will not see it
+ * once it is inside the container. */
+static int load_seccomp(struct spec *spec, const char *path, char *err, size_t errlen) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return fail(err, errlen, "open seccomp program %s: %s", path, errstr(errno));
+  struct stat st;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0 || st.st_size % 8 != 0 ||
+      st.st_size > SECCOMP_MAX_INSNS * 8) {
+    close(fd);
+    return fail(err, errlen, "seccomp program %s: not a filter of 1 to %d instructions", path, SECCOMP_MAX_INSNS);
+  }
+  char *buf = malloc((size_t)st.st_size);
+  if (!buf) abort();
+  size_t len = 0;
+  while (len < (size_t)st.st_size) {
+    ssize_t r = read(fd, buf + len, (size_t)st.st_size - len);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    len += (size_t)r;
+  }
+  close(fd);
+  if (len != (size_t)st.st_size) return fail(err, errlen, "seccomp program %s: short read", path);
+  spec->seccomp_prog = buf;
+  spec->seccomp_len = (unsigned short)(len / 8);
+  return 0;
+}
+
 static int set_record(struct spec *spec, char *key, char *value, char *err, size_t errlen) {
   unsigned long long n;
 #define UINT_FIELD(field, max)                                                             \
@@ -117,6 +156,34 @@ static int set_record(struct spec *spec, char *key, char *value, char *err, size
   else if (strcmp(key, "caps") == 0) {
     if (parse_caps(value, &spec->caps) < 0) return fail(err, errlen, "spec: bad caps \"%s\"", value);
     spec->has_caps = 1;
+  } else if (strcmp(key, "no_new_privs") == 0) BOOL_FIELD(spec->no_new_privs);
+  else if (strcmp(key, "seccomp") == 0) {
+    if (spec->seccomp_prog) return fail(err, errlen, "spec: seccomp given twice");
+    if (load_seccomp(spec, value, err, errlen) < 0) return -1;
+  } else if (strcmp(key, "seccomp.flags") == 0) UINT_FIELD(spec->seccomp_flags, 0xff);
+  else if (strcmp(key, "rlimit") == 0) {
+    if (parse_uint(value, RLIM_NLIMITS - 1, &n) < 0) return fail(err, errlen, "spec: bad rlimit \"%s\"", value);
+    spec->rlimits = realloc(spec->rlimits, (spec->n_rlimits + 1) * sizeof(*spec->rlimits));
+    if (!spec->rlimits) abort();
+    struct rlimit_entry *r = &spec->rlimits[spec->n_rlimits++];
+    r->resource = (int)n;
+    r->soft = r->hard = RLIM_INFINITY;
+  } else if (strcmp(key, "rlimit.soft") == 0 || strcmp(key, "rlimit.hard") == 0) {
+    if (spec->n_rlimits == 0) return fail(err, errlen, "spec: %s before any rlimit", key);
+    struct rlimit_entry *r = &spec->rlimits[spec->n_rlimits - 1];
+    unsigned long long *field = key[7] == 's' ? &r->soft : &r->hard;
+    if (parse_limit(value, field) < 0) return fail(err, errlen, "spec: bad %s \"%s\"", key, value);
+  } else if (strcmp(key, "sysctl") == 0) {
+    /* Dotted names of plain components only: nothing may walk out of /proc/sys. */
+    if (!*value || strchr(value, '/') || strstr(value, "..") || value[0] == '.')
+      return fail(err, errlen, "spec: bad sysctl name \"%s\"", value);
+    spec->sysctls = realloc(spec->sysctls, (spec->n_sysctls + 1) * sizeof(*spec->sysctls));
+    if (!spec->sysctls) abort();
+    spec->sysctls[spec->n_sysctls].key = value;
+    spec->sysctls[spec->n_sysctls++].value = "";
+  } else if (strcmp(key, "sysctl.value") == 0) {
+    if (spec->n_sysctls == 0) return fail(err, errlen, "spec: %s before any sysctl", key);
+    spec->sysctls[spec->n_sysctls - 1].value = value;
   } else if (strcmp(key, "mount") == 0) {
     spec->mounts = realloc(spec->mounts, (spec->n_mounts + 1) * sizeof(*spec->mounts));
     if (!spec->mounts) abort();

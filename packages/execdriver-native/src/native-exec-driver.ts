@@ -18,12 +18,13 @@ import {
   type ProcessSpec,
   unavailable,
 } from '@tsdocker/core';
-import { capabilityNumbers, DOCKER_DEFAULT_CAPABILITIES } from './capabilities.js';
+import { capabilityNumbers } from './capabilities.js';
 import type { CgroupManager, CgroupVersion } from './cgroups/cgroup-manager.js';
 import { detectCgroupVersion, openCgroupManager } from './cgroups/detect.js';
 import type { NativeExecDriverOptions } from './options.js';
+import { compileSeccomp } from './seccomp/compile-seccomp.js';
 import { ShimProcess } from './shim-process.js';
-import { encodeExecSpec, encodeRunSpec } from './shim-spec.js';
+import { encodeExecSpec, encodeRunSpec, type ShimSupervision } from './shim-spec.js';
 
 /** Ids name directories and cgroups: no separators, no dot-dot. */
 const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -34,9 +35,16 @@ function removeStateDir(dir: string): Promise<void> {
   return rm(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 10 });
 }
 
+/** How a container's processes are confined; `docker exec` processes inherit it (as runc's do). */
+type Confinement = Pick<
+  ShimSupervision,
+  'capabilities' | 'noNewPrivileges' | 'seccompFile' | 'seccompFlags' | 'rlimits'
+>;
+
 interface ContainerEntry {
   /** Undefined while the container is starting. */
   init?: ShimProcess;
+  confinement?: Confinement;
 }
 
 export class NativeExecDriver implements ExecDriver {
@@ -74,13 +82,22 @@ export class NativeExecDriver implements ExecDriver {
     });
   }
 
-  /** Docker's default capabilities; without a device allowlist, MKNOD would let root in the
-   * container create a node for any host disk, so it is dropped there. */
-  private capabilities(cgroup: CgroupManager): number[] {
-    const names = DOCKER_DEFAULT_CAPABILITIES.filter(
-      (c) => c !== 'CAP_MKNOD' || cgroup.enforcesDeviceAllowlist,
-    );
-    return capabilityNumbers(names);
+  /** The container's confinement: capabilities, no_new_privs, rlimits, and its seccomp filter
+   * compiled to BPF in the container's state dir (execs reuse the file). */
+  private async confinement(spec: ContainerSpec, cgroup: CgroupManager, dir: string): Promise<Confinement> {
+    const p = spec.process;
+    const out: Confinement = {
+      capabilities: capabilityNumbers(p.capabilities, cgroup.enforcesDeviceAllowlist),
+      noNewPrivileges: p.noNewPrivileges === true,
+      rlimits: p.rlimits ?? [],
+    };
+    if (spec.seccomp) {
+      const { program, flags } = compileSeccomp(spec.seccomp);
+      out.seccompFile = join(dir, 'seccomp.bpf');
+      out.seccompFlags = flags;
+      await writeFile(out.seccompFile, program, { mode: 0o600 });
+    }
+    return out;
   }
 
   async start(spec: ContainerSpec): Promise<ProcessHandle> {
@@ -104,13 +121,14 @@ export class NativeExecDriver implements ExecDriver {
       const mounts = spec.mounts.flatMap((m) =>
         m.type === 'cgroup' ? cg.mountsFor(m.destination, m.options) : [m],
       );
+      const confinement = await this.confinement(spec, cgroup, dir);
       const encoded = encodeRunSpec(
         { ...spec, mounts },
         {
           cgroupProcs: cgroup.procsFiles(),
           oomEvents: cgroup.oomEventsFile(),
           exitFile,
-          capabilities: this.capabilities(cgroup),
+          ...confinement,
         },
       );
       await writeFile(specFile, encoded, { mode: 0o600 });
@@ -123,7 +141,7 @@ export class NativeExecDriver implements ExecDriver {
         openStdin: spec.process.openStdin,
         logger: this.ctx.logger,
       });
-      this.containers.set(spec.id, { init });
+      this.containers.set(spec.id, { init, confinement });
       void init.exited.then(() => {
         if (this.containers.get(spec.id)?.init === init) this.containers.delete(spec.id);
       });
@@ -141,16 +159,24 @@ export class NativeExecDriver implements ExecDriver {
   async exec(containerId: string, process: ProcessSpec): Promise<ProcessHandle> {
     this.assertOpen();
     const dir = this.containerDir(containerId);
-    const init = this.containers.get(containerId)?.init;
+    const entry = this.containers.get(containerId);
+    const init = entry?.init;
     if (!init?.running) throw conflict(`Container ${containerId} is not running`);
     const cgroup = await this.cgroup(containerId);
     const specFile = join(dir, `exec-${randomUUID()}.spec`);
+    // The container's confinement, with what the exec itself asks for on top (`exec --privileged`).
+    const inherited = entry?.confinement;
+    const confinement: Confinement = {
+      ...inherited,
+      capabilities: process.capabilities
+        ? capabilityNumbers(process.capabilities, cgroup.enforcesDeviceAllowlist)
+        : (inherited?.capabilities ?? capabilityNumbers(undefined, cgroup.enforcesDeviceAllowlist)),
+      noNewPrivileges: process.noNewPrivileges ?? inherited?.noNewPrivileges,
+      rlimits: process.rlimits ?? inherited?.rlimits,
+    };
     await writeFile(
       specFile,
-      encodeExecSpec(containerId, init.pid, process, {
-        cgroupProcs: cgroup.procsFiles(),
-        capabilities: this.capabilities(cgroup),
-      }),
+      encodeExecSpec(containerId, init.pid, process, { cgroupProcs: cgroup.procsFiles(), ...confinement }),
       { mode: 0o600 },
     );
     try {

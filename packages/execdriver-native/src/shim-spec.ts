@@ -3,9 +3,35 @@
  * parse in C, and any byte but NUL may appear in a value). The C reader is native/spec.c; the two
  * must agree on SPEC_VERSION and the keys.
  */
-import { type ContainerSpec, invalidArgument, type NamespaceType, type ProcessSpec } from '@tsdocker/core';
+import {
+  type ContainerSpec,
+  invalidArgument,
+  type NamespaceType,
+  type ProcessSpec,
+  type RlimitSpec,
+} from '@tsdocker/core';
 
-export const SPEC_VERSION = '1';
+export const SPEC_VERSION = '2';
+
+/** Linux's RLIMIT_* numbers (asm-generic/resource.h, which x86 uses). */
+const RLIMIT_NUMBERS: Record<string, number> = {
+  RLIMIT_CPU: 0,
+  RLIMIT_FSIZE: 1,
+  RLIMIT_DATA: 2,
+  RLIMIT_STACK: 3,
+  RLIMIT_CORE: 4,
+  RLIMIT_RSS: 5,
+  RLIMIT_NPROC: 6,
+  RLIMIT_NOFILE: 7,
+  RLIMIT_MEMLOCK: 8,
+  RLIMIT_AS: 9,
+  RLIMIT_LOCKS: 10,
+  RLIMIT_SIGPENDING: 11,
+  RLIMIT_MSGQUEUE: 12,
+  RLIMIT_NICE: 13,
+  RLIMIT_RTPRIO: 14,
+  RLIMIT_RTTIME: 15,
+};
 
 /** What the driver adds to a container's spec: where the shim puts the process and its status. */
 export interface ShimSupervision {
@@ -17,6 +43,12 @@ export interface ShimSupervision {
   exitFile?: string;
   /** Capability numbers the process keeps (bounding, permitted, effective). */
   capabilities: number[];
+  /** Set no_new_privs before exec. */
+  noNewPrivileges?: boolean;
+  /** A file holding the compiled seccomp filter (`struct sock_filter[]`), and seccomp(2) flags. */
+  seccompFile?: string;
+  seccompFlags?: number;
+  rlimits?: RlimitSpec[];
 }
 
 const NAMESPACE_KEYS: Record<NamespaceType, string> = {
@@ -72,8 +104,26 @@ export function checkWinsize(n: number): number {
   return n;
 }
 
+function limitText(n: number, what: string): string {
+  if (n === -1) return 'unlimited';
+  if (!Number.isSafeInteger(n) || n < 0) throw invalidArgument(`Invalid ${what}: ${n}`);
+  return String(n);
+}
+
 function writeSupervision(w: SpecWriter, s: ShimSupervision): void {
   w.add('caps', s.capabilities.join(','));
+  if (s.noNewPrivileges) w.add('no_new_privs', true);
+  if (s.seccompFile) {
+    w.add('seccomp', s.seccompFile);
+    w.add('seccomp.flags', s.seccompFlags ?? 0);
+  }
+  for (const r of s.rlimits ?? []) {
+    const resource = RLIMIT_NUMBERS[r.type];
+    if (resource === undefined) throw invalidArgument(`Unknown rlimit type: ${r.type}`);
+    w.add('rlimit', resource);
+    w.add('rlimit.soft', limitText(r.soft, `${r.type} soft limit`));
+    w.add('rlimit.hard', limitText(r.hard, `${r.type} hard limit`));
+  }
   for (const path of s.cgroupProcs) w.add('cgroup.procs', path);
   if (s.oomEvents) w.add('oom_events', s.oomEvents);
   if (s.exitFile) w.add('exit_file', s.exitFile);
@@ -115,6 +165,12 @@ export function encodeRunSpec(spec: ContainerSpec, supervision: ShimSupervision)
     w.add('device.mode', d.fileMode & 0o7777);
     w.add('device.uid', checkId(d.uid, 'device uid'));
     w.add('device.gid', checkId(d.gid, 'device gid'));
+  }
+  for (const [key, value] of Object.entries(spec.sysctl ?? {})) {
+    if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_@:+-]+)+$/.test(key))
+      throw invalidArgument(`Invalid sysctl name: ${key}`);
+    w.add('sysctl', key);
+    w.add('sysctl.value', value);
   }
   for (const p of spec.maskedPaths) w.add('masked', p);
   for (const p of spec.readonlyPaths) w.add('readonly', p);

@@ -1,6 +1,6 @@
 import { buildTestSpec } from '@tsdocker/core/testkit';
 import { describe, expect, it } from 'vitest';
-import { decodeSpec, encodeExecSpec, encodeRunSpec } from '../src/shim-spec.js';
+import { decodeSpec, encodeExecSpec, encodeRunSpec, SPEC_VERSION } from '../src/shim-spec.js';
 
 const supervision = {
   cgroupProcs: [
@@ -29,7 +29,7 @@ describe('run spec file', () => {
   const records = decodeSpec(encodeRunSpec(spec, supervision));
 
   it('starts with the version and keeps values with =, spaces and newlines intact', () => {
-    expect(records[0]).toEqual(['version', '1']);
+    expect(records[0]).toEqual(['version', SPEC_VERSION]);
     expect(values(records, 'arg')).toEqual(['sh', '-c', 'echo "a=b"\nexit 3']);
     expect(values(records, 'env')).toContain('MULTI=line one\nline two');
   });
@@ -112,6 +112,54 @@ describe('run spec file', () => {
         supervision,
       ),
     ).toThrow(/Invalid uid/);
+  });
+});
+
+describe('confinement records', () => {
+  const spec = buildTestSpec({ id: 'c1', rootfs: '/r', args: ['true'] });
+
+  it('carries no_new_privs, the seccomp program, rlimits and sysctls', () => {
+    const records = decodeSpec(
+      encodeRunSpec(
+        { ...spec, sysctl: { 'net.ipv4.ip_unprivileged_port_start': '0', 'kernel.shmmax': '1 2' } },
+        {
+          ...supervision,
+          noNewPrivileges: true,
+          seccompFile: '/run/x/seccomp.bpf',
+          seccompFlags: 2,
+          rlimits: [
+            { type: 'RLIMIT_NOFILE', soft: 1024, hard: 2048 },
+            { type: 'RLIMIT_CORE', soft: -1, hard: -1 },
+          ],
+        },
+      ),
+    );
+    expect(values(records, 'no_new_privs')).toEqual(['1']);
+    expect(values(records, 'seccomp')).toEqual(['/run/x/seccomp.bpf']);
+    expect(values(records, 'seccomp.flags')).toEqual(['2']);
+    expect(values(records, 'rlimit')).toEqual(['7', '4']);
+    expect(values(records, 'rlimit.soft')).toEqual(['1024', 'unlimited']);
+    expect(values(records, 'rlimit.hard')).toEqual(['2048', 'unlimited']);
+    expect(values(records, 'sysctl')).toEqual(['net.ipv4.ip_unprivileged_port_start', 'kernel.shmmax']);
+    expect(values(records, 'sysctl.value')).toEqual(['0', '1 2']);
+  });
+
+  it('leaves them out when not asked for', () => {
+    const records = decodeSpec(encodeRunSpec({ ...spec, sysctl: {} }, supervision));
+    for (const key of ['no_new_privs', 'seccomp', 'rlimit', 'sysctl'])
+      expect(values(records, key)).toEqual([]);
+  });
+
+  it('refuses unknown rlimits and sysctl names that could leave /proc/sys', () => {
+    expect(() =>
+      encodeRunSpec(spec, { ...supervision, rlimits: [{ type: 'RLIMIT_BOGUS', soft: 1, hard: 1 }] }),
+    ).toThrow(/Unknown rlimit/);
+    expect(() => encodeRunSpec({ ...spec, sysctl: { '../../etc/x': '1' } }, supervision)).toThrow(
+      /Invalid sysctl/,
+    );
+    expect(() => encodeRunSpec({ ...spec, sysctl: { 'net/ipv4/x': '1' } }, supervision)).toThrow(
+      /Invalid sysctl/,
+    );
   });
 });
 

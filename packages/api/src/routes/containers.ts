@@ -14,23 +14,32 @@ import { checkJsonContentType, decodeJsonBody, readRequestBody, requireJsonObjec
 import { parseDetachKeys } from '../detach-keys.js';
 import { addFilter, parseFilters } from '../filters.js';
 import { ResponseSink } from '../hijack.js';
-import { errorResponseFor, invalidArgument, notSupported } from '../http-status.js';
+import { errorResponseFor, invalidArgument, notFound, notSupported } from '../http-status.js';
 import { parsePlatformString, parseTail, parseUnixTimestamp, quote } from '../query.js';
 import { JSON_CONTENT_TYPE, jsonText, sendEmpty, sendJson } from '../respond.js';
 import type { HttpContext, Route } from '../router.js';
 import { MEDIA_TYPE_MULTIPLEXED_STREAM, MEDIA_TYPE_RAW_STREAM } from '../stdcopy.js';
+import { checkJsonStructure } from '../validation/json-body.js';
+import { containerRef } from '../validation/path-params.js';
 import { versionAtLeast, versionBelow } from '../version.js';
+import { containerFileRoutes } from './container-files.js';
 
 const WAIT_CONDITIONS: readonly WaitCondition[] = ['not-running', 'next-exit', 'removed'];
 
-/** `name` path parameter, i.e. the container reference exactly as the client typed it. */
-const ref = (ctx: { params: Record<string, string> }): string => ctx.params.name ?? '';
+/** `name` path parameter, i.e. the container reference exactly as the client typed it (checked). */
+const ref = (ctx: { params: Record<string, string> }): string => containerRef(ctx);
+
+/**
+ * Stop timeouts beyond this many seconds (~24.8 days) would overflow a timer and fire at once;
+ * a wait that long means "wait", so they are treated as -1 (no SIGKILL), what moby would do.
+ */
+const MAX_STOP_TIMEOUT_SECONDS = Math.floor(0x7fff_ffff / 1000);
 
 /** `t` and `signal` for stop/restart (`signal` only exists from API 1.42). */
 function stopOptions(ctx: HttpContext): { timeout?: number; signal?: string } {
   const options: { timeout?: number; signal?: string } = {};
   const timeout = ctx.query.optionalInt('t');
-  if (timeout !== undefined) options.timeout = timeout;
+  if (timeout !== undefined) options.timeout = timeout > MAX_STOP_TIMEOUT_SECONDS ? -1 : timeout;
   const signal = ctx.query.optionalString('signal');
   if (signal !== undefined && versionAtLeast(ctx.apiVersion, '1.42')) options.signal = signal;
   return options;
@@ -170,6 +179,7 @@ export const containerRoutes: Route[] = [
         ? parsePlatformString(ctx.query.string('platform'))
         : undefined;
       const body = requireJsonObject(decodeJsonBody(await readRequestBody(ctx.req), true));
+      checkJsonStructure(body);
       // dockerode repeats the options as query keys; only `name` and `platform` mean anything here.
       const created = await ctx.services.containers.create({
         name,
@@ -251,9 +261,9 @@ export const containerRoutes: Route[] = [
     method: 'POST',
     path: '/containers/{name}/kill',
     async handle(ctx) {
-      const name = ref(ctx);
+      const name = ctx.params.name ?? '';
       try {
-        await ctx.services.containers.kill(name, ctx.query.optionalString('signal'));
+        await ctx.services.containers.kill(ref(ctx), ctx.query.optionalString('signal'));
       } catch (err) {
         throw prefixError(err, `cannot kill container: ${name}`);
       }
@@ -316,12 +326,19 @@ export const containerRoutes: Route[] = [
     path: '/containers/{name}',
     async handle(ctx) {
       const { query } = ctx;
-      await ctx.services.containers.remove(ref(ctx), {
+      const link = query.bool('link');
+      // `rm --link` names a link (`parent/alias`), not a container.
+      const linkName = ctx.params.name ?? '';
+      if (link && !/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]*\/[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(linkName))
+        throw notFound(`No such container: ${linkName}`);
+      await ctx.services.containers.remove(link ? linkName : ref(ctx), {
         force: query.bool('force'),
         volumes: query.bool('v'),
-        link: query.bool('link'),
+        link,
       });
       sendEmpty(ctx.res, 204);
     },
   },
+  // diff, export, commit and cp
+  ...containerFileRoutes,
 ];

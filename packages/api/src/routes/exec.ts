@@ -9,9 +9,9 @@ import { invalidArgument } from '../http-status.js';
 import { sendEmpty, sendJson } from '../respond.js';
 import type { Route } from '../router.js';
 import { MEDIA_TYPE_MULTIPLEXED_STREAM, MEDIA_TYPE_RAW_STREAM } from '../stdcopy.js';
+import { checkJsonStructure } from '../validation/json-body.js';
+import { containerRef, execId } from '../validation/path-params.js';
 import { versionAtLeast, versionBelow } from '../version.js';
-
-const execId = (ctx: { params: Record<string, string> }): string => ctx.params.id ?? '';
 
 /** `Cmd` is a string or a list in Docker (strslice); empty either way means no command. */
 function hasCommand(cmd: unknown): boolean {
@@ -73,9 +73,12 @@ export const execRoutes: Route[] = [
     async handle(ctx) {
       const raw = await readJsonBody(ctx.req, false);
       const body = raw === undefined ? {} : { ...requireJsonObject(raw) };
+      checkJsonStructure(body);
       if (!hasCommand(body.Cmd)) throw invalidArgument('No exec command specified');
+      // moby refuses bad detach keys at create, not when the session starts.
+      if (typeof body.DetachKeys === 'string') parseDetachKeys(body.DetachKeys);
       if (versionBelow(ctx.apiVersion, '1.42')) delete body.ConsoleSize;
-      const created = await ctx.services.execs.create(ctx.params.name ?? '', body);
+      const created = await ctx.services.execs.create(containerRef(ctx), body);
       sendJson(ctx.res, 201, { Id: created.Id });
     },
   },

@@ -2,6 +2,7 @@
  * `/images/...`. Image references arrive in the path unescaped (`/images/myrepo/bb:v1/json`); the
  * router's greedy `{name}` takes everything between `/images/` and the route's suffix.
  */
+import { pipeline } from 'node:stream/promises';
 import type { DaemonServices } from '@tsdocker/core';
 import { addFilter, parseFilters } from '../filters.js';
 import { invalidArgument, notFound, notSupported } from '../http-status.js';
@@ -9,9 +10,11 @@ import { JsonMessageStream } from '../json-stream.js';
 import { parsePlatformJson, parsePlatformString } from '../query.js';
 import { sendEmpty, sendJson } from '../respond.js';
 import type { HttpContext, Route } from '../router.js';
+import { imageRef } from '../validation/path-params.js';
 import { versionAtLeast, versionBelow } from '../version.js';
 
-const imageName = (ctx: { params: Record<string, string> }): string => ctx.params.name ?? '';
+/** The `{name}` path parameter: a reference, id or id prefix (checked). */
+const imageName = (ctx: { params: Record<string, string> }): string => imageRef(ctx);
 
 /** Adds `:latest` to a reference without tag or digest, as Docker's messages show it. */
 export function withDefaultTag(reference: string): string {
@@ -96,6 +99,50 @@ async function createImage(ctx: HttpContext): Promise<void> {
   stream.end();
 }
 
+/**
+ * `POST /images/load`. moby answers with a 200 JSON stream whatever happens, a failure included
+ * (as `errorDetail`); only a bad query is an ordinary HTTP error.
+ */
+async function loadImages(ctx: HttpContext): Promise<void> {
+  const { query, res } = ctx;
+  // moby's default is quiet; the CLI sends quiet=0 only for a terminal.
+  const quiet = query.boolOr('quiet', true);
+  const platform = versionAtLeast(ctx.apiVersion, '1.48')
+    ? parsePlatformJson(query.string('platform'))
+    : undefined;
+  const stream = new JsonMessageStream(res);
+  try {
+    await ctx.services.images.load({
+      source: ctx.req,
+      quiet,
+      platform,
+      progress: (message) => stream.write(message),
+    });
+  } catch (err) {
+    // An upload cut short leaves unread bytes behind: don't reuse this connection.
+    if (!ctx.req.complete && !res.headersSent) res.setHeader('Connection', 'close');
+    stream.writeError(err);
+  }
+  stream.end();
+}
+
+/** `GET /images/get?names=…` and `GET /images/{name}/get`: the images as a tar, streamed. */
+async function saveImages(ctx: HttpContext, names: string[]): Promise<void> {
+  const platform = versionAtLeast(ctx.apiVersion, '1.48')
+    ? parsePlatformJson(ctx.query.string('platform'))
+    : undefined;
+  // Names are resolved before the first byte, so an unknown one is still an HTTP error.
+  const archive = await ctx.services.images.save({ names, platform });
+  ctx.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+  try {
+    await pipeline(archive, ctx.res);
+  } catch {
+    // Too late for a status: a cut connection tells the client the archive is incomplete.
+    archive.destroy();
+    ctx.res.destroy();
+  }
+}
+
 export const imageRoutes: Route[] = [
   {
     method: 'GET',
@@ -117,6 +164,17 @@ export const imageRoutes: Route[] = [
     },
   },
   { method: 'POST', path: '/images/create', handle: createImage },
+  { method: 'POST', path: '/images/load', handle: loadImages },
+  {
+    method: 'GET',
+    path: '/images/get',
+    handle: (ctx) => saveImages(ctx, ctx.query.all('names')),
+  },
+  {
+    method: 'GET',
+    path: '/images/{name}/get',
+    handle: (ctx) => saveImages(ctx, [imageName(ctx)]),
+  },
   {
     method: 'GET',
     path: '/images/{name}/json',

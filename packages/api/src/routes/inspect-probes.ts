@@ -1,5 +1,5 @@
 /**
- * Networks, volumes and plugins don't exist in tsdocker yet, but `docker inspect NAME` probes
+ * Volumes and plugins don't exist in tsdocker yet, but `docker inspect NAME` probes
  * containers → images → networks → volumes → plugins and only moves on after a 404. These routes
  * answer every lookup with moby's "not found" message for that object type, so the probe (and
  * `--type network|volume`) behaves exactly as against a daemon that has none of them.
@@ -12,21 +12,6 @@ import { withDefaultTag } from './images.js';
 const param = (ctx: { params: Record<string, string> }, key: string): string => ctx.params[key] ?? '';
 
 export const inspectProbeRoutes: Route[] = [
-  {
-    method: 'GET',
-    path: '/networks/{id}',
-    async handle(ctx) {
-      throw notFound(`network ${param(ctx, 'id')} not found`);
-    },
-  },
-  {
-    // `network rm -f` ignores a 404 here.
-    method: 'DELETE',
-    path: '/networks/{id}',
-    async handle(ctx) {
-      throw notFound(`network ${param(ctx, 'id')} not found`);
-    },
-  },
   {
     method: 'GET',
     path: '/volumes/{name}',

@@ -7,7 +7,6 @@ import {
   DaemonFlagError,
   type DaemonFlags,
   DEFAULT_CONFIG_FILE,
-  insecureTcpAllowed,
 } from '../daemon/daemon-options.js';
 import { collect } from './options.js';
 
@@ -41,7 +40,11 @@ export function registerDaemonCommand(
     )
     .option('--shutdown-timeout <int>', 'Default shutdown timeout in seconds (default 15)')
     .option('--label <list>', 'Set key=value labels to the daemon', collect)
-    .option('--tls <bool>', 'Use TLS (not supported yet; --tls=false allows plain-text tcp:// hosts)')
+    .option('--tls [bool]', 'Use TLS; implied by --tlsverify (--tls=false allows plain-text tcp:// hosts)')
+    .option('--tlsverify [bool]', 'Use TLS and verify the remote (client certificates signed by --tlscacert)')
+    .option('--tlscacert <path>', 'Trust certs signed only by this CA (default "~/.docker/ca.pem")')
+    .option('--tlscert <path>', 'Path to TLS certificate file (default "~/.docker/cert.pem")')
+    .option('--tlskey <path>', 'Path to TLS key file (default "~/.docker/key.pem")')
     .addHelpText(
       'after',
       `\nThe configuration file defaults to ${DEFAULT_CONFIG_FILE} (it may be missing); flags override its keys.`,
@@ -56,7 +59,6 @@ export function registerDaemonCommand(
       };
       try {
         configLoadOptions(flags);
-        insecureTcpAllowed(flags);
       } catch (err) {
         if (err instanceof DaemonFlagError) throw new UsageError(err.message, 'daemon');
         throw err;

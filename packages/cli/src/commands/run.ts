@@ -61,6 +61,13 @@ export function registerRunCommand(program: Command, ctx: CommandContext): void 
     .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)')
     .option('--entrypoint <string>', 'Overwrite the default ENTRYPOINT of the image')
     .option('--network <network>', 'Connect a container to a network')
+    .option('--network-alias <list>', 'Add network-scoped alias for the container', collect)
+    .option('-p, --publish <list>', "Publish a container's port(s) to the host", collect)
+    .option('-P, --publish-all', 'Publish all exposed ports to random ports')
+    .option('--expose <list>', 'Expose a port or a range of ports', collect)
+    .option('--add-host <list>', 'Add a custom host-to-IP mapping (host:ip)', collect)
+    .option('--dns <list>', 'Set custom DNS servers', collect)
+    .option('--link <list>', 'Add link to another container', collect)
     .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
     .action(async (image: string, command: string[], options: RunOptions) => {
       await runContainer(ctx, image, command, options);

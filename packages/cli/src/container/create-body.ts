@@ -23,6 +23,29 @@ export interface RunFlags {
   pidsLimit?: string;
   entrypoint?: string;
   network?: string;
+  publish?: string[];
+  publishAll?: boolean;
+  expose?: string[];
+  networkAlias?: string[];
+  addHost?: string[];
+  dns?: string[];
+  link?: string[];
+}
+
+/** `-p [ip:][hostPort:]containerPort[/proto]` → its port key and binding. */
+export function parsePublish(value: string): { key: string; binding: { HostIp: string; HostPort: string } } {
+  const slash = value.lastIndexOf('/');
+  const proto = slash >= 0 ? value.slice(slash + 1) : 'tcp';
+  const spec = slash >= 0 ? value.slice(0, slash) : value;
+  const parts = spec.split(':');
+  if (parts.length > 3 || !['tcp', 'udp', 'sctp'].includes(proto))
+    throw new Error(`invalid port format: ${value}`);
+  const container = parts[parts.length - 1] ?? '';
+  const hostPort = parts.length >= 2 ? (parts[parts.length - 2] ?? '') : '';
+  const hostIp = parts.length === 3 ? (parts[0] ?? '') : '';
+  if (!/^\d+$/.test(container) || (hostPort !== '' && !/^\d+(-\d+)?$/.test(hostPort)))
+    throw new Error(`invalid port format: ${value}`);
+  return { key: `${container}/${proto}`, binding: { HostIp: hostIp, HostPort: hostPort } };
 }
 
 /** A flag value docker would refuse while parsing flags (exit 125). */
@@ -106,12 +129,28 @@ export function buildCreateRequest(
   const entrypoint = flags.entrypoint === undefined ? null : [flags.entrypoint];
   const consoleSize = tty && environment.consoleSize ? environment.consoleSize : [0, 0];
 
+  const portBindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+  const exposed: Record<string, Record<string, never>> = {};
+  for (const p of flags.publish ?? []) {
+    const { key, binding } = parseFlag('-p, --publish', p, parsePublish);
+    portBindings[key] = [...(portBindings[key] ?? []), binding];
+    exposed[key] = {};
+  }
+  for (const e of flags.expose ?? []) {
+    const key = e.includes('/') ? e : `${e}/tcp`;
+    exposed[key] = {};
+  }
+  const endpoint =
+    flags.networkAlias?.length || flags.network === undefined
+      ? { ...emptyEndpoint(), ...(flags.networkAlias?.length ? { Aliases: flags.networkAlias } : {}) }
+      : undefined;
+
   const hostConfig: Record<string, unknown> = {
     Binds: null,
     ContainerIDFile: '',
     LogConfig: { Type: '', Config: {} },
     NetworkMode: flags.network ?? 'default',
-    PortBindings: {},
+    PortBindings: portBindings,
     RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
     AutoRemove: flags.rm === true,
     VolumeDriver: '',
@@ -120,18 +159,18 @@ export function buildCreateRequest(
     CapAdd: null,
     CapDrop: null,
     CgroupnsMode: '',
-    Dns: [],
+    Dns: flags.dns ?? [],
     DnsOptions: [],
     DnsSearch: [],
-    ExtraHosts: null,
+    ExtraHosts: flags.addHost?.length ? flags.addHost : null,
     GroupAdd: null,
     IpcMode: '',
     Cgroup: '',
-    Links: null,
+    Links: flags.link?.length ? flags.link : null,
     OomScoreAdj: 0,
     PidMode: '',
     Privileged: false,
-    PublishAllPorts: false,
+    PublishAllPorts: flags.publishAll === true,
     ReadonlyRootfs: false,
     SecurityOpt: null,
     UTSMode: '',
@@ -178,6 +217,7 @@ export function buildCreateRequest(
     AttachStdin: attached && interactive,
     AttachStdout: attached,
     AttachStderr: attached,
+    ...(Object.keys(exposed).length ? { ExposedPorts: exposed } : {}),
     Tty: tty,
     OpenStdin: interactive,
     StdinOnce: attached && interactive,
@@ -191,7 +231,7 @@ export function buildCreateRequest(
     Labels: {},
     HostConfig: hostConfig,
     // Docker omits the endpoint for a single explicit --network without endpoint options.
-    NetworkingConfig: { EndpointsConfig: flags.network === undefined ? { default: emptyEndpoint() } : {} },
+    NetworkingConfig: { EndpointsConfig: endpoint ? { [flags.network ?? 'default']: endpoint } : {} },
   };
 
   return { query: flags.name !== undefined ? { name: flags.name } : {}, body };

@@ -3,6 +3,9 @@
  * gave become overrides, so the config file keeps every key the command line did not mention.
  */
 
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
 export const DEFAULT_CONFIG_FILE = '/etc/tsdocker/daemon.json';
 
 export interface DaemonFlags {
@@ -19,8 +22,13 @@ export interface DaemonFlags {
   logLevel?: string;
   shutdownTimeout?: string;
   label: string[];
-  /** dockerd's `--tls`; only `false` is accepted (no TLS yet), which allows plain-TCP hosts. */
-  tls?: string;
+  /** dockerd's `--tls` (`true` when given bare): serve tcp:// hosts over TLS; `=false` allows plain text. */
+  tls?: string | boolean;
+  /** dockerd's `--tlsverify` (implies `--tls`): require client certificates signed by `--tlscacert`. */
+  tlsverify?: string | boolean;
+  tlscacert?: string;
+  tlscert?: string;
+  tlskey?: string;
 }
 
 /** The subset of daemon.json keys that flags can set. Core validates the values. */
@@ -37,6 +45,11 @@ export interface DaemonConfigOverrides {
   debug?: boolean;
   'shutdown-timeout'?: number;
   labels?: string[];
+  tls?: boolean;
+  tlsverify?: boolean;
+  tlscacert?: string;
+  tlscert?: string;
+  tlskey?: string;
 }
 
 export interface ConfigLoadOptions {
@@ -74,6 +87,12 @@ export function configLoadOptions(flags: DaemonFlags): ConfigLoadOptions {
     debug: flags.debug ? true : undefined,
     'shutdown-timeout': shutdownTimeout,
     labels: nonEmpty(flags.label),
+    tls: parseBoolFlag(flags.tls, 'tls'),
+    tlsverify: parseBoolFlag(flags.tlsverify, 'tlsverify'),
+    // Relative to where the command runs, as dockerd reads them.
+    tlscacert: flags.tlscacert === undefined ? undefined : resolve(flags.tlscacert),
+    tlscert: flags.tlscert === undefined ? undefined : resolve(flags.tlscert),
+    tlskey: flags.tlskey === undefined ? undefined : resolve(flags.tlskey),
   };
   for (const key of Object.keys(overrides) as Array<keyof DaemonConfigOverrides>) {
     if (overrides[key] === undefined) delete overrides[key];
@@ -85,20 +104,55 @@ export function configLoadOptions(flags: DaemonFlags): ConfigLoadOptions {
   };
 }
 
+/** Go's `strconv.ParseBool`, as pflag applies it to `--tls=<value>`; a bare flag is true. */
+export function parseBoolFlag(value: string | boolean | undefined, name: string): boolean | undefined {
+  if (value === undefined || typeof value === 'boolean') return value;
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
+  throw new DaemonFlagError(
+    `invalid argument "${value}" for "--${name}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`,
+  );
+}
+
+/** The TLS keys of the loaded configuration (daemon.json and flags merged). */
+export interface TlsConfig {
+  tls?: boolean;
+  tlsverify?: boolean;
+  tlscacert?: string;
+  tlscert?: string;
+  tlskey?: string;
+}
+
+/** What the API server gets: TLS files (if any) and whether unauthenticated TCP was asked for. */
+export interface ApiSecurityOptions {
+  tls?: { certFile: string; keyFile: string; caFile?: string; verifyClients: boolean };
+  allowInsecureTcp: boolean;
+}
+
+/** dockerd's default certificate directory: `$DOCKER_CERT_PATH`, else `~/.docker`. */
+export function defaultCertDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.DOCKER_CERT_PATH || join(homedir(), '.docker');
+}
+
 /**
- * Whether `tcp://` hosts may be served without TLS. Like dockerd 27+, plain TCP must be asked for
- * with `--tls=false`: anyone who reaches the port controls the host as root.
+ * dockerd 27's rules for `tcp://` hosts: `tlsverify` (which implies `tls`) is mutual TLS, the
+ * only authenticated mode. Anything less — plain text, or TLS that accepts any client — must be
+ * asked for by setting `tls` or `tlsverify` to false explicitly; the API server refuses it
+ * otherwise and warns loudly when it is asked for.
  */
-export function insecureTcpAllowed(flags: Pick<DaemonFlags, 'tls'>): boolean {
-  if (flags.tls === undefined) return false;
-  const value = flags.tls.toLowerCase();
-  if (value === 'false' || value === '0') return true;
-  if (value === 'true' || value === '1') {
-    throw new DaemonFlagError(
-      'TLS is not supported by tsdocker yet: listen on a unix socket, or pass --tls=false to serve tcp:// hosts in plain text',
-    );
-  }
-  throw new DaemonFlagError(`invalid argument "${flags.tls}" for "--tls" flag: expected true or false`);
+export function apiSecurityOptions(config: TlsConfig, certDir = defaultCertDir()): ApiSecurityOptions {
+  const verifyClients = config.tlsverify === true;
+  const allowInsecureTcp = !verifyClients && (config.tls === false || config.tlsverify === false);
+  if (!verifyClients && config.tls !== true) return { allowInsecureTcp };
+  const tls: NonNullable<ApiSecurityOptions['tls']> = {
+    certFile: config.tlscert ?? join(certDir, 'cert.pem'),
+    keyFile: config.tlskey ?? join(certDir, 'key.pem'),
+    verifyClients,
+  };
+  // Without verification the CA is only loaded when named (dockerd does the same).
+  if (verifyClients || config.tlscacert !== undefined)
+    tls.caFile = config.tlscacert ?? join(certDir, 'ca.pem');
+  return { tls, allowInsecureTcp };
 }
 
 /** `-D` wins over `log-level`, as in dockerd. */

@@ -8,17 +8,19 @@ import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { CLI_VERSION } from '../version.js';
 import {
+  type ApiSecurityOptions,
+  apiSecurityOptions,
   type ConfigLoadOptions,
   configLoadOptions,
   type DaemonFlags,
   effectiveLogLevel,
-  insecureTcpAllowed,
+  type TlsConfig,
 } from './daemon-options.js';
 import { createDaemonLogger, type DaemonLogger, type LogLevel } from './logger.js';
 import { defaultModuleImporter, type ImportModule } from './module-importer.js';
 
 /** What the daemon command needs from the config it loaded. */
-export interface LoadedConfig {
+export interface LoadedConfig extends TlsConfig {
   hosts: string[];
   group: string;
   debug: boolean;
@@ -49,6 +51,7 @@ export interface DaemonRuntime<
       logger: DaemonLogger;
       version: string;
       allowInsecureTcp: boolean;
+      tls?: ApiSecurityOptions['tls'];
     },
   ): Promise<RunningApi>;
 }
@@ -153,7 +156,7 @@ export async function runDaemon(flags: DaemonFlags, options: RunDaemonOptions): 
         socketGroup: config.group,
         logger,
         version: CLI_VERSION,
-        allowInsecureTcp: insecureTcpAllowed(flags),
+        ...apiSecurityOptions(config),
       });
     } catch (err) {
       await daemon.shutdown().catch((shutdownErr: unknown) => {

@@ -112,6 +112,19 @@ async function statNode(path: string): Promise<Node | null> {
   }
 }
 
+/**
+ * Whether a path counts as modified by `computeChanges`' rules, given its old and new lstat (with
+ * `bigint`): for drivers that find candidate changes their own way (overlay's upper directory).
+ */
+export function entryModified(
+  oldPath: string,
+  oldSt: BigIntStats,
+  newPath: string,
+  newSt: BigIntStats,
+): Promise<boolean> {
+  return differs({ path: oldPath, st: oldSt }, { path: newPath, st: newSt });
+}
+
 /** moby's statDifferent, plus the symlink target (two targets of one length are not the same). */
 async function differs(a: Node, b: Node): Promise<boolean> {
   const x = a.st!;

@@ -32,7 +32,14 @@ import { decompressStream } from './compression.js';
 import { joinEntryPath, splitEntryPath } from './entry-path.js';
 import { RootedTree } from './rooted-tree.js';
 import { makeSpecialFile, setExtendedAttributes } from './special-files.js';
-import { parseWhiteout, WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE_DIR, WHITEOUT_PREFIX } from './whiteouts.js';
+import {
+  isOverlayWhiteout,
+  OVERLAY_OPAQUE_XATTR,
+  parseWhiteout,
+  WHITEOUT_META_PREFIX,
+  WHITEOUT_OPAQUE_DIR,
+  WHITEOUT_PREFIX,
+} from './whiteouts.js';
 
 export type LayerEntryType = Header['type'];
 
@@ -47,9 +54,13 @@ export interface ExtractLayerOptions {
   /**
    * `apply` (default): whiteout entries delete what they name in the directory, as a layer stack
    * of plain directories needs (vfs, the naive diff). `keep`: they are written as the empty files
-   * they are, for a driver that interprets them itself.
+   * they are, for a driver that interprets them itself. `overlay`: they become overlayfs whiteouts
+   * (a 0:0 character device for `.wh.<name>`, the `trusted.overlay.opaque=y` xattr on the
+   * directory for `.wh..wh..opq`), for extracting into an overlay layer's upper (`diff`) directory;
+   * `trusted.overlay.*` xattrs carried by the archive itself are dropped in this mode, since they
+   * would steer overlayfs (redirects, metacopy).
    */
-  whiteouts?: 'apply' | 'keep';
+  whiteouts?: 'apply' | 'keep' | 'overlay';
   /** Called after each entry has been applied (progress reporting). */
   onEntry?: (entry: ExtractedEntry) => void;
 }
@@ -129,7 +140,7 @@ const isNotFound = (err: unknown) => (err as NodeJS.ErrnoException).code === 'EN
 class LayerExtraction {
   bytes = 0;
   private readonly tree: RootedTree;
-  private readonly whiteouts: 'apply' | 'keep';
+  private readonly whiteouts: 'apply' | 'keep' | 'overlay';
   private readonly onEntry: ((entry: ExtractedEntry) => void) | undefined;
   /** Paths written by this layer and their ancestors: an opaque directory keeps these. */
   private readonly unpacked = new Set<string>();
@@ -191,14 +202,17 @@ class LayerExtraction {
         throw invalidArgument(`${what}: whiteout name "${part}" used as a directory`);
     }
     const base = parts.at(-1);
-    if (this.whiteouts === 'apply' && base !== undefined) {
+    if (this.whiteouts !== 'keep' && base !== undefined) {
       const whiteout = parseWhiteout(base);
+      const overlay = this.whiteouts === 'overlay';
       if (whiteout?.kind === 'opaque') {
-        await this.applyOpaque(parts.slice(0, -1), what);
+        if (overlay) await this.markOpaque(parts.slice(0, -1), what);
+        else await this.applyOpaque(parts.slice(0, -1), what);
         return true;
       }
       if (whiteout?.kind === 'remove') {
-        await this.applyRemoval(parts.slice(0, -1), whiteout.name, what);
+        if (overlay) await this.writeOverlayWhiteout(parts.slice(0, -1), whiteout.name, header, what);
+        else await this.applyRemoval(parts.slice(0, -1), whiteout.name, what);
         return true;
       }
     }
@@ -207,20 +221,20 @@ class LayerExtraction {
     if (parts.length === 0) {
       if (type !== 'directory')
         throw invalidArgument(`${what}: the root can only be a directory, not a ${type}`);
-      await this.writeDirectory(parts, metadataOf(header, what));
+      await this.writeDirectory(parts, this.metadata(header, what));
       return true;
     }
     await this.tree.prepareAncestors(parts, what);
     switch (type) {
       case 'directory':
-        await this.writeDirectory(parts, metadataOf(header, what));
+        await this.writeDirectory(parts, this.metadata(header, what));
         break;
       case 'file':
       case 'contiguous-file':
-        await this.writeFile(parts, body, header.size ?? 0, metadataOf(header, what));
+        await this.writeFile(parts, body, header.size ?? 0, this.metadata(header, what));
         break;
       case 'symlink':
-        await this.writeSymlink(parts, header.linkname ?? '', metadataOf(header, what), what);
+        await this.writeSymlink(parts, header.linkname ?? '', this.metadata(header, what), what);
         break;
       case 'link':
         await this.writeHardlink(parts, header.linkname ?? '', what);
@@ -228,13 +242,20 @@ class LayerExtraction {
       case 'fifo':
       case 'character-device':
       case 'block-device':
-        await this.writeSpecialFile(parts, type, header, metadataOf(header, what), what);
+        await this.writeSpecialFile(parts, type, header, this.metadata(header, what), what);
         break;
       default:
         throw invalidArgument(`${what}: unsupported entry type ${type ?? 'unknown'}`);
     }
     this.recordUnpacked(parts);
     return true;
+  }
+
+  /** An entry's metadata; in overlay mode without the xattrs that are overlayfs's own. */
+  private metadata(header: Header, what: string): Metadata {
+    const meta = metadataOf(header, what);
+    if (this.whiteouts === 'overlay') meta.xattrs = meta.xattrs.filter(([name]) => !isOverlayXattr(name));
+    return meta;
   }
 
   private recordUnpacked(parts: readonly string[]): void {
@@ -267,12 +288,15 @@ class LayerExtraction {
 
   private async writeDirectory(parts: string[], meta: Metadata): Promise<void> {
     const abs = this.tree.path(parts);
+    // A directory put where this layer whited out a name hides whatever the layers below had there.
+    const hidesLower = this.whiteouts === 'overlay' && parts.length > 0 && (await isWhiteoutAt(abs));
     if (parts.length > 0 && !(await this.clearPath(parts, true))) await mkdir(abs, 0o700);
     this.tree.markDirectory(parts);
     const dir = await open(abs, DIR_OPEN_FLAGS);
     try {
       await dir.chown(meta.uid, meta.gid);
-      await setExtendedAttributes(abs, meta.xattrs, meta.what);
+      const xattrs = hidesLower ? [...meta.xattrs, OPAQUE_VALUE] : meta.xattrs;
+      await setExtendedAttributes(abs, xattrs, meta.what);
       await dir.chmod(meta.mode); // after chown, which clears setuid/setgid
     } finally {
       await dir.close();
@@ -362,6 +386,32 @@ class LayerExtraction {
     this.tree.forget(targetParts);
   }
 
+  /**
+   * Overlay mode, `.wh.<name>` in `dirParts`: a 0:0 character device at `<name>` (replacing what
+   * this layer put there), owned as the whiteout entry is, as moby's overlay converter does.
+   */
+  private async writeOverlayWhiteout(
+    dirParts: string[],
+    name: string,
+    header: Header,
+    what: string,
+  ): Promise<void> {
+    if (name === '' || name === '.' || name === '..') throw invalidArgument(`${what}: invalid whiteout`);
+    const targetParts = [...dirParts, name];
+    await this.tree.prepareAncestors(targetParts, what);
+    await this.clearPath(targetParts, false);
+    const abs = this.tree.path(targetParts);
+    await makeSpecialFile(abs, 'character-device', { major: 0, minor: 0 }, what);
+    const meta = this.metadata(header, what);
+    await lchown(abs, meta.uid, meta.gid);
+  }
+
+  /** Overlay mode, `.wh..wh..opq` in `dirParts`: marks the directory opaque (made if missing). */
+  private async markOpaque(dirParts: string[], what: string): Promise<void> {
+    await this.tree.prepareAncestors([...dirParts, WHITEOUT_OPAQUE_DIR], what);
+    await setExtendedAttributes(this.tree.path(dirParts), [OPAQUE_VALUE], what);
+  }
+
   /** `.wh..wh..opq` in `dirParts`: removes everything in it that this layer did not write. */
   private async applyOpaque(dirParts: string[], what: string): Promise<void> {
     const marker = [...dirParts, WHITEOUT_OPAQUE_DIR];
@@ -381,6 +431,18 @@ class LayerExtraction {
         this.tree.forget(childParts);
       }
     }
+  }
+}
+
+const OPAQUE_VALUE: [string, Buffer] = [OVERLAY_OPAQUE_XATTR, Buffer.from('y')];
+const isOverlayXattr = (name: string) => name.startsWith('trusted.overlay.');
+
+async function isWhiteoutAt(path: string): Promise<boolean> {
+  try {
+    return isOverlayWhiteout(await lstat(path));
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
   }
 }
 

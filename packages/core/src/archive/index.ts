@@ -4,6 +4,7 @@ export {
   CHANGE_MODIFIED,
   changesSize,
   computeChanges,
+  entryModified,
   exportChanges,
 } from './changes.js';
 export { type Compression, decompressStream, detectCompression } from './compression.js';
@@ -14,4 +15,12 @@ export {
   type LayerEntryType,
 } from './extract.js';
 export { type PackDirectoryOptions, packDirectory } from './pack.js';
-export { WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE_DIR, WHITEOUT_PREFIX } from './whiteouts.js';
+export { makeSpecialFile, type SpecialFileType, setExtendedAttributes } from './special-files.js';
+export { LayerTarWriter, tarStream } from './tar-writer.js';
+export {
+  isOverlayWhiteout,
+  OVERLAY_OPAQUE_XATTR,
+  WHITEOUT_META_PREFIX,
+  WHITEOUT_OPAQUE_DIR,
+  WHITEOUT_PREFIX,
+} from './whiteouts.js';

@@ -9,6 +9,16 @@ export const WHITEOUT_PREFIX = '.wh.';
 export const WHITEOUT_META_PREFIX = '.wh..wh.';
 export const WHITEOUT_OPAQUE_DIR = '.wh..wh..opq';
 
+/**
+ * overlayfs's own form of the same: a whiteout is a 0:0 character device named like what it
+ * deletes, and an opaque directory carries this xattr with the value `y`.
+ */
+export const OVERLAY_OPAQUE_XATTR = 'trusted.overlay.opaque';
+
+/** True for an overlayfs whiteout: a character device numbered 0:0. */
+export const isOverlayWhiteout = (st: { isCharacterDevice(): boolean; rdev: number | bigint }): boolean =>
+  st.isCharacterDevice() && BigInt(st.rdev) === 0n;
+
 export type Whiteout = { kind: 'opaque' } | { kind: 'remove'; name: string } | null;
 
 /** Classifies the last component of an entry name. */

@@ -25,6 +25,29 @@ export const daemonConfigSchema = z
     debug: z.boolean().default(false),
     'shutdown-timeout': z.number().int().min(0).default(15),
     labels: z.array(z.string()).default([]),
+    // TLS for tcp:// hosts, dockerd's keys. Left unset, `tcp://` hosts are refused; `tls: false`
+    // (or `tlsverify: false`) must be said explicitly to serve them without client certificates.
+    tls: z.boolean().optional(),
+    tlsverify: z.boolean().optional(),
+    tlscacert: z.string().startsWith('/', 'must be an absolute path').optional(),
+    tlscert: z.string().startsWith('/', 'must be an absolute path').optional(),
+    tlskey: z.string().startsWith('/', 'must be an absolute path').optional(),
+    'network-driver': z.string().min(1).default('bridge'),
+    /** Driver options as `key=value` (bridge: `chain-prefix`, `bridge-prefix`, `veth-prefix`). */
+    'network-opts': z.array(z.string()).default([]),
+    /** The default bridge's interface name (dockerd's `bridge`, which is `docker0` there). */
+    bridge: z
+      .string()
+      .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/, 'must be an interface name of at most 15 characters')
+      .default('tsdocker0'),
+    /** The default bridge's gateway address and subnet, e.g. `172.30.0.1/16`. */
+    bip: z.string().min(1).optional(),
+    'default-address-pools': z
+      .array(z.object({ base: z.string().min(1), size: z.number().int().min(1).max(32) }).strict())
+      .optional(),
+    iptables: z.boolean().default(true),
+    'ip-forward': z.boolean().default(true),
+    'userland-proxy': z.boolean().default(true),
   })
   .strict();
 

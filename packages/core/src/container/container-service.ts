@@ -15,6 +15,7 @@ import { conflict, invalidArgument, notFound, notModified, TsdockerError } from 
 import { readJsonFileLogs } from '../logs/json-file-reader.js';
 import { JsonFileLogWriter } from '../logs/json-file-writer.js';
 import { secondsToNanos } from '../logs/log-time.js';
+import type { Networks } from '../network/network-service.js';
 import type {
   Attachment,
   AttachOptions,
@@ -60,6 +61,8 @@ export interface ContainerServiceDeps {
   logger: Logger;
   /** Called when a container is removed, so its execs go too. */
   onRemoved?: (containerId: string) => void;
+  /** Networks, sandboxes and ports. Without it containers get a private loopback-only netns. */
+  networking?: Pick<Networks, 'planCreate' | 'attach' | 'detach'>;
 }
 
 const NETWORK_MODES = new Set(['', 'default', 'bridge', 'none', 'host']);
@@ -90,6 +93,11 @@ export class Containers implements ContainerService {
       await writeJsonAtomic(join(entry.dir, 'config.v2.json'), entry.record, 0o600);
       await writeJsonAtomic(join(entry.dir, 'hostconfig.json'), entry.hostConfig, 0o600);
     });
+  }
+
+  /** Saves a container's state files (the network service's connect and disconnect use it). */
+  save(entry: ContainerEntry): Promise<void> {
+    return this.persist(entry);
   }
 
   /** Start-up: loads every container from disk. Containers that were running when the daemon
@@ -139,7 +147,9 @@ export class Containers implements ContainerService {
     }
     const hc: HostConfigInput = body.HostConfig ?? {};
     verifyHostConfig(hc);
-    if (!NETWORK_MODES.has(hc.NetworkMode ?? '')) throw notFound(`network ${hc.NetworkMode} not found`);
+    const networkSettings = this.deps.networking?.planCreate(hc, body.NetworkingConfig, body);
+    if (!networkSettings && !NETWORK_MODES.has(hc.NetworkMode ?? ''))
+      throw notFound(`network ${hc.NetworkMode} not found`);
     const requestedName = params.name ? normaliseContainerName(params.name) : undefined;
     const imageRef = body.Image ?? '';
     if (!imageRef) throw invalidArgument('no image specified: Config.Image is empty');
@@ -174,6 +184,7 @@ export class Containers implements ContainerService {
         ResolvConfPath: join(dir, 'resolv.conf'),
         HostnamePath: join(dir, 'hostname'),
         HostsPath: join(dir, 'hosts'),
+        ...(networkSettings ? { NetworkSettings: networkSettings } : {}),
       };
       const entry = new ContainerEntry(record, { ...hc, NetworkMode: hc.NetworkMode || 'bridge' }, dir);
       await this.persist(entry);
@@ -243,9 +254,10 @@ export class Containers implements ContainerService {
     let logWriter: JsonFileLogWriter | null = null;
     let removeSink: (() => void) | null = null;
     try {
+      const net = this.deps.networking ? await this.deps.networking.attach(entry) : undefined;
       await writeNetworkFiles(
         { hostname: record.HostnamePath, hosts: record.HostsPath, resolvConf: record.ResolvConfPath },
-        {
+        net ?? {
           hostname: record.Config.Hostname ?? '',
           hosts: renderHosts({
             hostname: record.Config.Hostname ?? '',
@@ -260,7 +272,13 @@ export class Containers implements ContainerService {
         },
       );
       const user = await resolveUser(rootfs, record.Config.User ?? '', hostConfig.GroupAdd ?? []);
-      const spec = buildContainerSpec({ record, hostConfig, rootfs, user });
+      const spec = buildContainerSpec({
+        record,
+        hostConfig,
+        rootfs,
+        user,
+        ...(net ? { networkNamespacePath: net.namespacePath, extraEnv: net.env } : {}),
+      });
       const writer = new JsonFileLogWriter(record.LogPath);
       writer.on('error', (err) =>
         this.deps.logger.error('log write failed', { id: entry.id, error: String(err) }),
@@ -290,6 +308,7 @@ export class Containers implements ContainerService {
       removeSink?.();
       await logWriter?.close().catch(() => {});
       await this.deps.execDriver.cleanup(entry.id).catch(() => {});
+      await this.deps.networking?.detach(entry).catch(() => {});
       await this.deps.images.unmountRWLayer(entry.id).catch(() => {});
       if (entry.process) throw err;
       const message = err instanceof Error ? err.message : String(err);
@@ -334,6 +353,15 @@ export class Containers implements ContainerService {
     await this.deps.images
       .unmountRWLayer(entry.id)
       .catch((err) => this.deps.logger.warn('unmount failed', { id: entry.id, error: String(err) }));
+    if (this.deps.networking) {
+      // Addresses, ports and the sandbox go back before waiters hear of the exit.
+      await this.deps.networking
+        .detach(entry)
+        .catch((err) =>
+          this.deps.logger.warn('network release failed', { id: entry.id, error: String(err) }),
+        );
+      await this.persist(entry).catch(() => {});
+    }
     this.settleExitWaiters(entry);
     if (entry.hostConfig.AutoRemove) this.scheduleAutoRemove(entry);
   }
@@ -432,9 +460,32 @@ export class Containers implements ContainerService {
     ref: string,
     opts: { force?: boolean; volumes?: boolean; link?: boolean } = {},
   ): Promise<void> {
-    if (opts.link) throw invalidArgument('links are not supported yet: they come with the network driver');
+    if (opts.link) return this.removeLink(ref);
     const entry = this.store.get(ref);
     await this.removeEntry(entry, ref, opts.force === true);
+  }
+
+  /** `rm --link /parent/alias`: forgets a legacy link (moby's `rmLink`); takes effect at the
+   * parent's next start. */
+  private async removeLink(ref: string): Promise<void> {
+    const name = ref.startsWith('/') ? ref : `/${ref}`;
+    const slash = name.lastIndexOf('/');
+    if (slash === 0) throw conflict('Conflict, cannot remove the default link name.');
+    const parentName = name.slice(0, slash);
+    const alias = name.slice(slash + 1);
+    const parent = this.store.find(parentName);
+    if (!parent) throw notFound(`Cannot get parent ${parentName} for link name ${name}`);
+    const links = parent.hostConfig.Links ?? [];
+    const kept = links.filter((l) => {
+      const parts = l.split(':');
+      const given = parts[1] ?? parts[0] ?? '';
+      return given.slice(given.lastIndexOf('/') + 1) !== alias;
+    });
+    if (kept.length === links.length) throw notFound(`No such container: ${ref}`);
+    await parent.lock.run(async () => {
+      parent.hostConfig.Links = kept;
+      await this.persist(parent);
+    });
   }
 
   private async removeEntry(entry: ContainerEntry, ref: string, force: boolean): Promise<void> {
@@ -455,6 +506,7 @@ export class Containers implements ContainerService {
       this.store.delete(entry);
       this.deps.onRemoved?.(entry.id);
       try {
+        await this.deps.networking?.detach(entry);
         await this.deps.images.removeRWLayer(entry.id);
         await rm(entry.dir, { recursive: true, force: true });
       } catch (err) {

@@ -10,13 +10,14 @@ import type {
   ProcessSpec,
   Resources,
 } from '../drivers/exec-driver.js';
+import { containerSecurity } from '../security/container-security.js';
 import type { ContainerRecord } from './container.js';
 import type { HostConfigInput } from './create-config.js';
 import {
-  DEFAULT_MASKED_PATHS,
   DEFAULT_PATH_ENV,
   DEFAULT_READONLY_PATHS,
   defaultDevices,
+  defaultMaskedPaths,
   defaultMounts,
 } from './oci-defaults.js';
 import type { ResolvedUser } from './user.js';
@@ -69,11 +70,12 @@ export function resourcesFrom(hc: HostConfigInput): Resources {
   return r;
 }
 
-/** `host` shares the host's network namespace; every other mode gets a fresh one (loopback only
- * until a network driver prepares one to join by path). */
-export function namespacesFor(networkMode: string): NamespaceSpec[] {
+/** `host` shares the host's network namespace; every other mode gets a fresh one (loopback only)
+ * unless the network side prepared a sandbox to join by path (`null` = the host's). */
+export function namespacesFor(networkMode: string, networkNamespacePath?: string | null): NamespaceSpec[] {
   const ns: NamespaceSpec[] = [{ type: 'mount' }, { type: 'pid' }, { type: 'uts' }, { type: 'ipc' }];
-  if (networkMode !== 'host') ns.push({ type: 'network' });
+  if (networkNamespacePath) ns.push({ type: 'network', path: networkNamespacePath });
+  else if (networkNamespacePath === undefined && networkMode !== 'host') ns.push({ type: 'network' });
   return ns;
 }
 
@@ -82,8 +84,14 @@ export function buildContainerSpec(args: {
   hostConfig: HostConfigInput;
   rootfs: string;
   user: ResolvedUser;
+  /** The sandbox to join; null for the host's namespace; undefined for a fresh one. */
+  networkNamespacePath?: string | null;
+  /** Extra environment (legacy links), overridden by the container's own Env. */
+  extraEnv?: string[];
 }): ContainerSpec {
   const { record, hostConfig: hc, rootfs, user } = args;
+  const namespaces = namespacesFor(hc.NetworkMode ?? 'default', args.networkNamespacePath);
+  const security = containerSecurity(hc, { privateNetwork: namespaces.some((n) => n.type === 'network') });
   const tty = record.Config.Tty === true;
   const hostname = record.Config.Hostname ?? '';
   const readonlyRootfs = hc.ReadonlyRootfs === true;
@@ -97,25 +105,32 @@ export function buildContainerSpec(args: {
     source: path,
     options: ['rbind', 'rprivate', ...(readonlyRootfs ? ['ro'] : [])],
   }));
-  const mounts: MountSpec[] = [
-    ...defaultMounts({ shmSize: hc.ShmSize || undefined, readonlyRootfs }),
-    {
-      destination: '/sys/fs/cgroup',
-      type: 'cgroup',
-      source: 'cgroup',
-      options: ['ro', 'nosuid', 'noexec', 'nodev'],
-    },
-    ...networkFiles,
-  ];
+  const mounts = withUserMounts(
+    [
+      ...defaultMounts({ shmSize: hc.ShmSize || undefined, readonlyRootfs }).map((m) =>
+        m.destination === '/sys' && security.writableSysfs ? withoutReadOnly(m) : m,
+      ),
+      {
+        destination: '/sys/fs/cgroup',
+        type: 'cgroup',
+        source: 'cgroup',
+        options: [security.writableCgroups ? 'rw' : 'ro', 'nosuid', 'noexec', 'nodev'],
+      },
+    ],
+    [...networkFiles, ...security.tmpfsMounts],
+  );
   const [rows, cols] = hc.ConsoleSize ?? [0, 0];
   const process: ProcessSpec = {
     args: [record.Path, ...record.Args],
-    env: processEnv(record, hostname, tty, user),
+    env: processEnv(record, hostname, tty, user, args.extraEnv),
     cwd: record.Config.WorkingDir || '/',
     user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
     terminal: tty,
     openStdin: record.Config.OpenStdin === true,
     ...(tty && rows && cols ? { consoleSize: { rows, cols } } : {}),
+    capabilities: security.capabilities,
+    noNewPrivileges: security.noNewPrivileges,
+    rlimits: security.rlimits,
   };
   return {
     id: record.ID,
@@ -125,10 +140,30 @@ export function buildContainerSpec(args: {
     domainname: record.Config.Domainname ?? '',
     process,
     mounts,
-    devices: defaultDevices(),
-    namespaces: namespacesFor(hc.NetworkMode ?? 'default'),
-    resources: resourcesFrom(hc),
-    maskedPaths: hc.Privileged ? [] : DEFAULT_MASKED_PATHS,
-    readonlyPaths: hc.Privileged ? [] : DEFAULT_READONLY_PATHS,
+    devices: [...new Map([...defaultDevices(), ...security.devices].map((d) => [d.path, d])).values()],
+    namespaces,
+    resources: { ...resourcesFrom(hc), devices: security.deviceRules },
+    maskedPaths: security.maskedPaths ?? defaultMaskedPaths(),
+    readonlyPaths: security.readonlyPaths ?? DEFAULT_READONLY_PATHS,
+    ...(security.seccomp ? { seccomp: security.seccomp } : {}),
+    sysctl: security.sysctl,
   };
+}
+
+function withoutReadOnly(m: MountSpec): MountSpec {
+  return { ...m, options: m.options.filter((o) => o !== 'ro') };
+}
+
+/**
+ * moby's WithMounts: a user mount replaces a default mount at the same destination, and user
+ * mounts go parents first (sorted by depth), so `/etc` never hides `/etc/hosts`.
+ */
+function withUserMounts(defaults: MountSpec[], user: MountSpec[]): MountSpec[] {
+  const taken = new Set(user.map((m) => m.destination));
+  const depth = (m: MountSpec) => m.destination.split('/').filter(Boolean).length;
+  const sorted = user
+    .map((m, i) => ({ m, i }))
+    .sort((a, b) => depth(a.m) - depth(b.m) || a.i - b.i)
+    .map(({ m }) => m);
+  return [...defaults.filter((m) => !taken.has(m.destination)), ...sorted];
 }

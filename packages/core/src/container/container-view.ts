@@ -1,4 +1,5 @@
 /** Docker's JSON views of a container: `GET /containers/{id}/json` and the `ps` summary. */
+import { networkSettingsView, networksSummary, portsSummary } from '../network/network-settings.js';
 import type { ContainerEntry } from './container-entry.js';
 import { statusText } from './status-text.js';
 
@@ -14,7 +15,7 @@ function hostConfigView(entry: ContainerEntry): Record<string, unknown> {
     ContainerIDFile: '',
     LogConfig: { Type: 'json-file', Config: hc.LogConfig?.Config ?? {} },
     NetworkMode: hc.NetworkMode || 'bridge',
-    PortBindings: {},
+    PortBindings: hc.PortBindings ?? {},
     RestartPolicy: {
       Name: hc.RestartPolicy?.Name || 'no',
       MaximumRetryCount: hc.RestartPolicy?.MaximumRetryCount ?? 0,
@@ -33,11 +34,11 @@ function hostConfigView(entry: ContainerEntry): Record<string, unknown> {
     GroupAdd: hc.GroupAdd ?? null,
     IpcMode: 'private',
     Cgroup: '',
-    Links: null,
+    Links: hc.Links?.length ? hc.Links : null,
     OomScoreAdj: 0,
     PidMode: '',
     Privileged: hc.Privileged === true,
-    PublishAllPorts: false,
+    PublishAllPorts: hc.PublishAllPorts === true,
     ReadonlyRootfs: hc.ReadonlyRootfs === true,
     SecurityOpt: null,
     UTSMode: '',
@@ -127,26 +128,7 @@ export function inspectView(
         ? { StopTimeout: r.Config.StopTimeout }
         : {}),
     },
-    NetworkSettings: {
-      Bridge: '',
-      SandboxID: '',
-      SandboxKey: '',
-      Ports: {},
-      HairpinMode: false,
-      LinkLocalIPv6Address: '',
-      LinkLocalIPv6PrefixLen: 0,
-      SecondaryIPAddresses: null,
-      SecondaryIPv6Addresses: null,
-      EndpointID: '',
-      Gateway: '',
-      GlobalIPv6Address: '',
-      GlobalIPv6PrefixLen: 0,
-      IPAddress: '',
-      IPPrefixLen: 0,
-      IPv6Gateway: '',
-      MacAddress: '',
-      Networks: {},
-    },
+    NetworkSettings: networkSettingsView(r.NetworkSettings),
   };
 }
 
@@ -160,12 +142,12 @@ export function summaryView(entry: ContainerEntry, now: Date): Record<string, un
     ImageID: r.Image,
     Command: command,
     Created: Math.floor(Date.parse(r.Created) / 1000),
-    Ports: [],
+    Ports: portsSummary(r.NetworkSettings),
     Labels: r.Config.Labels,
     State: r.State.Status,
     Status: statusText(r.State, now),
     HostConfig: { NetworkMode: networkMode(entry) },
-    NetworkSettings: { Networks: {} },
+    NetworkSettings: networksSummary(r.NetworkSettings),
     Mounts: [],
   };
 }

@@ -2,6 +2,7 @@
  * A container as the daemon keeps it: the persisted record (Docker's config.v2.json and
  * hostconfig.json) plus the runtime pieces that only exist while the daemon runs.
  */
+import type { ContainerNetworkSettings } from '../network/network-settings.js';
 import type { ContainerConfigInput, HostConfigInput } from './create-config.js';
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -58,6 +59,9 @@ export interface ContainerRecord {
   ResolvConfPath: string;
   HostnamePath: string;
   HostsPath: string;
+  /** Networks, endpoints and published ports (Docker's NetworkSettings); runtime fields are
+   * cleared when the container stops. Absent in records written before networking existed. */
+  NetworkSettings?: ContainerNetworkSettings;
 }
 
 export interface ContainerRecordWithHost {

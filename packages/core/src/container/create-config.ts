@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { invalidArgument } from '../errors.js';
+import { verifySecurityConfig } from '../security/container-security.js';
 
 const stringList = z.array(z.string()).nullish();
 const stringMap = z.record(z.string(), z.string()).nullish();
@@ -78,7 +79,34 @@ export const hostConfigSchema = z.object({
   DnsOptions: stringList,
   DnsSearch: stringList,
   ExtraHosts: stringList,
+  PortBindings: z
+    .record(
+      z.string(),
+      z.array(z.object({ HostIp: z.string().nullish(), HostPort: z.string().nullish() })).nullable(),
+    )
+    .nullish(),
+  PublishAllPorts: z.boolean().nullish(),
+  Links: stringList,
   Init: z.boolean().nullish(),
+  // Confinement (checked with Docker's messages by security/container-security.ts).
+  SecurityOpt: stringList,
+  Ulimits: z
+    .array(z.object({ Name: z.string().nullish(), Soft: int.nullish(), Hard: int.nullish() }))
+    .nullish(),
+  Sysctls: stringMap,
+  Tmpfs: stringMap,
+  Devices: z
+    .array(
+      z.object({
+        PathOnHost: z.string().nullish(),
+        PathInContainer: z.string().nullish(),
+        CgroupPermissions: z.string().nullish(),
+      }),
+    )
+    .nullish(),
+  DeviceCgroupRules: stringList,
+  MaskedPaths: stringList,
+  ReadonlyPaths: stringList,
 });
 
 export const createBodySchema = containerConfigSchema.extend({
@@ -103,6 +131,7 @@ export function parseCreateBody(body: unknown): CreateBody {
     throw invalidArgument('invalid JSON: the request body must be an object');
   const parsed = createBodySchema.safeParse(body);
   if (!parsed.success) throw invalidArgument(parsed.error.issues.map(describeIssue).join('; '));
+  if (parsed.data.HostConfig) verifySecurityConfig(parsed.data.HostConfig);
   return parsed.data;
 }
 

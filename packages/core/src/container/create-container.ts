@@ -89,10 +89,4 @@ export function verifyHostConfig(hc: HostConfigInput): void {
   if (hc.AutoRemove && restart && restart !== 'no') {
     throw invalidArgument(`can't create 'AutoRemove' container with restart policy`);
   }
-  const mode = hc.NetworkMode ?? '';
-  if (mode.startsWith('container:')) {
-    throw invalidArgument(
-      'network mode container:<id> is not supported yet: it comes with the network driver',
-    );
-  }
 }

@@ -1,7 +1,8 @@
 /**
  * /etc/hostname, /etc/hosts and /etc/resolv.conf for a container, written into its state dir and
- * bind-mounted over the rootfs, the way Docker writes them (see docs/architecture.md). Until the
- * network issue lands containers have loopback only, so hosts carries no container address.
+ * bind-mounted over the rootfs, the way Docker writes them (see docs/architecture.md): the
+ * container's own address and hostname, `--add-host` entries and legacy links in hosts; the
+ * host's resolvers, `--dns*`, or the network's embedded DNS server in resolv.conf.
  */
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../store/index.js';
@@ -20,12 +21,20 @@ export function renderHosts(opts: {
   domainname: string;
   address?: string;
   extraHosts: string[];
+  /** `--add-host x:host-gateway` becomes this address (the default bridge's gateway). */
+  hostGateway?: string;
+  /** Legacy links: `<ip>\t<alias> <id12> <name>` lines. */
+  links?: Array<{ ip: string; names: string[] }>;
 }): string {
   const lines = [...HOSTS_HEADER];
   for (const entry of opts.extraHosts) {
-    const sep = entry.lastIndexOf(':');
-    if (sep > 0) lines.push(`${entry.slice(sep + 1)}\t${entry.slice(0, sep)}`);
+    const sep = entry.indexOf(':');
+    if (sep <= 0) continue;
+    let ip = entry.slice(sep + 1);
+    if (ip === 'host-gateway' && opts.hostGateway) ip = opts.hostGateway;
+    lines.push(`${ip}\t${entry.slice(0, sep)}`);
   }
+  for (const link of opts.links ?? []) lines.push(`${link.ip}\t${link.names.join(' ')}`);
   if (opts.address) {
     const fqdn = opts.domainname ? `${opts.hostname}.${opts.domainname} ${opts.hostname}` : opts.hostname;
     lines.push(`${opts.address}\t${fqdn}`);
@@ -35,28 +44,51 @@ export function renderHosts(opts: {
 
 const DEFAULT_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];
 
-/** Host resolv.conf with loopback nameservers dropped (they mean nothing in another netns). */
+/** The host's resolv.conf, or systemd-resolved's upstream file when the host uses its stub. */
+export async function readHostResolvConf(): Promise<string> {
+  try {
+    const host = await readFile('/etc/resolv.conf', 'utf8');
+    if (/^\s*nameserver\s+127\.0\.0\.53\s*$/m.test(host)) {
+      return await readFile('/run/systemd/resolve/resolv.conf', 'utf8').catch(() => host);
+    }
+    return host;
+  } catch {
+    return '';
+  }
+}
+
+/** The `nameserver` addresses of a resolv.conf text. */
+export function nameserversOf(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('nameserver'))
+    .map((l) => l.split(/\s+/)[1] ?? '')
+    .filter(Boolean);
+}
+
+/**
+ * Host resolv.conf with loopback nameservers dropped (they mean nothing in another netns). With
+ * `embeddedDns` (user-defined networks) the only nameserver is the network's DNS server and
+ * `ndots:0` is added unless an ndots option is given, as Docker does for 127.0.0.11. With
+ * `hostNetwork` the host's servers are kept as they are (same namespace).
+ */
 export async function renderResolvConf(opts: {
   dns: string[];
   dnsSearch: string[];
   dnsOptions: string[];
+  embeddedDns?: string;
+  hostNetwork?: boolean;
 }): Promise<string> {
-  let host = '';
-  try {
-    host = await readFile('/etc/resolv.conf', 'utf8');
-    if (/^\s*nameserver\s+127\.0\.0\.53\s*$/m.test(host)) {
-      host = await readFile('/run/systemd/resolve/resolv.conf', 'utf8').catch(() => host);
-    }
-  } catch {
-    host = '';
-  }
+  const host = await readHostResolvConf();
   const lines = host.split('\n').map((l) => l.trim());
-  const nameservers = opts.dns.length
-    ? opts.dns
-    : lines
-        .filter((l) => l.startsWith('nameserver'))
-        .map((l) => l.split(/\s+/)[1] ?? '')
-        .filter((ns) => ns && !ns.startsWith('127.') && ns !== '::1' && !ns.includes(':'));
+  const nameservers = opts.embeddedDns
+    ? [opts.embeddedDns]
+    : opts.dns.length
+      ? opts.dns
+      : nameserversOf(host).filter(
+          (ns) => opts.hostNetwork || (!ns.startsWith('127.') && ns !== '::1' && !ns.includes(':')),
+        );
   const search = opts.dnsSearch.length
     ? opts.dnsSearch
     : (lines
@@ -64,11 +96,12 @@ export async function renderResolvConf(opts: {
         ?.split(/\s+/)
         .slice(1) ?? []);
   const options = opts.dnsOptions.length
-    ? opts.dnsOptions
+    ? [...opts.dnsOptions]
     : (lines
         .find((l) => l.startsWith('options'))
         ?.split(/\s+/)
         .slice(1) ?? []);
+  if (opts.embeddedDns && !options.some((o) => o.startsWith('ndots:'))) options.push('ndots:0');
   const out: string[] = [];
   if (search.length) out.push(`search ${search.join(' ')}`);
   for (const ns of nameservers.length ? nameservers : DEFAULT_NAMESERVERS) out.push(`nameserver ${ns}`);

@@ -2,6 +2,7 @@
  * Docker's defaults for a container's spec (moby daemon/pkg/oci/defaults.go), kept in core so
  * every exec driver runs containers the same way. See docs/architecture.md.
  */
+import { existsSync, readdirSync } from 'node:fs';
 import type { DeviceSpec, MountSpec } from '../drivers/exec-driver.js';
 
 export const DEFAULT_PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -9,8 +10,11 @@ export const DEFAULT_PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/
 /** 64 MiB, moby's DefaultShmSize. */
 export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
 
+/**
+ * Docker's default mounts. With a read-only root, moby adds `ro` to each of them except /proc,
+ * /dev, /dev/pts, /dev/shm and /dev/mqueue (the ones a process needs to write to).
+ */
 export function defaultMounts(opts: { shmSize?: number; readonlyRootfs?: boolean } = {}): MountSpec[] {
-  const ro = opts.readonlyRootfs ? ['ro'] : [];
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     {
@@ -31,7 +35,7 @@ export function defaultMounts(opts: { shmSize?: number; readonlyRootfs?: boolean
       destination: '/dev/shm',
       type: 'tmpfs',
       source: 'shm',
-      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${opts.shmSize ?? DEFAULT_SHM_SIZE}`, ...ro],
+      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${opts.shmSize ?? DEFAULT_SHM_SIZE}`],
     },
   ];
 }
@@ -73,6 +77,20 @@ export const DEFAULT_MASKED_PATHS = [
   '/sys/devices/virtual/powercap',
   '/sys/firmware',
 ];
+
+/** The default masked paths plus each CPU's `thermal_throttle` directory where it exists. */
+export function defaultMaskedPaths(cpuRoot = '/sys/devices/system/cpu'): string[] {
+  let cpus: string[] = [];
+  try {
+    cpus = readdirSync(cpuRoot).filter((name) => /^cpu\d+$/.test(name));
+  } catch {
+    // No sysfs: nothing more to hide.
+  }
+  const throttles = cpus
+    .map((cpu) => `${cpuRoot}/${cpu}/thermal_throttle`)
+    .filter((path) => existsSync(path));
+  return [...DEFAULT_MASKED_PATHS, ...throttles];
+}
 
 export const DEFAULT_READONLY_PATHS = [
   '/proc/bus',

@@ -4,15 +4,17 @@
  */
 import type { ExecDriver } from './exec-driver.js';
 import type { GraphDriver } from './graph-driver.js';
+import type { NetworkDriver } from './network-driver.js';
 
 /** The driver-API major version this copy of core speaks. The loader refuses any other. */
 export const DRIVER_API_VERSION = 1;
 
-export type DriverKind = 'graph' | 'exec';
+export type DriverKind = 'graph' | 'exec' | 'network';
 
 export interface DriverInstances {
   graph: GraphDriver;
   exec: ExecDriver;
+  network: NetworkDriver;
 }
 
 /** A minimal structured logger; the daemon passes a child logger named after the driver. */
@@ -53,3 +55,4 @@ export interface DriverDescriptor<K extends DriverKind = DriverKind, Options = R
 
 export type GraphDriverDescriptor<O = Record<string, unknown>> = DriverDescriptor<'graph', O>;
 export type ExecDriverDescriptor<O = Record<string, unknown>> = DriverDescriptor<'exec', O>;
+export type NetworkDriverDescriptor<O = Record<string, unknown>> = DriverDescriptor<'network', O>;

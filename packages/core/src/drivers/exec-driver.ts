@@ -48,6 +48,14 @@ export interface UserSpec {
   additionalGids: number[];
 }
 
+/** A resource limit (`--ulimit`), set with setrlimit before exec. -1 means unlimited. */
+export interface RlimitSpec {
+  /** `RLIMIT_NOFILE`, `RLIMIT_NPROC`, … (OCI's names). */
+  type: string;
+  soft: number;
+  hard: number;
+}
+
 export interface ProcessSpec {
   /** argv; args[0] is looked up in the container's PATH (from `env`) when it has no slash. */
   args: string[];
@@ -61,6 +69,18 @@ export interface ProcessSpec {
   consoleSize?: { rows: number; cols: number };
   /** Keep stdin open and expose `handle.stdin`; otherwise the process reads /dev/null. */
   openStdin: boolean;
+  /**
+   * Capability names (`CAP_CHOWN`, …) the process keeps in its bounding, permitted and effective
+   * sets; inheritable and ambient stay empty. Absent: Docker's default set. For `exec`, absent
+   * means the container's own set (what its init got).
+   */
+  capabilities?: string[];
+  /** Set no_new_privs before exec (`--security-opt no-new-privileges`). For `exec`, absent means
+   * the container's own setting. */
+  noNewPrivileges?: boolean;
+  /** Resource limits; absent ones are inherited from the daemon. For `exec`, absent means the
+   * container's own. */
+  rlimits?: RlimitSpec[];
 }
 
 /** Linux cgroup limits. Absent fields mean "no limit". */
@@ -76,6 +96,77 @@ export interface Resources {
   cpuPeriod?: number;
   /** Maximum number of tasks (`--pids-limit`); 0 or negative means unlimited. */
   pidsLimit?: number;
+  /**
+   * The device cgroup, as ordered allow/deny rules (OCI's `linux.resources.devices`; the first is
+   * usually "deny all"). Drivers append the runtime's own always-allowed devices (runc's
+   * AllowedDevices: null, zero, full, random, urandom, tty, ptmx, pts, tun, mknod of anything).
+   * Absent: deny all but those and the spec's `devices`.
+   */
+  devices?: DeviceRule[];
+}
+
+/** One device cgroup rule; `major`/`minor` absent means any (`*`). */
+export interface DeviceRule {
+  allow: boolean;
+  /** `a` (all), `c` (char) or `b` (block). */
+  type: 'a' | 'c' | 'b';
+  major?: number;
+  minor?: number;
+  /** Some of `r`, `w`, `m`. */
+  access: string;
+}
+
+/** libseccomp's action names, as in OCI's `linux.seccomp`. */
+export type SeccompAction =
+  | 'SCMP_ACT_KILL'
+  | 'SCMP_ACT_KILL_PROCESS'
+  | 'SCMP_ACT_KILL_THREAD'
+  | 'SCMP_ACT_TRAP'
+  | 'SCMP_ACT_ERRNO'
+  | 'SCMP_ACT_TRACE'
+  | 'SCMP_ACT_ALLOW'
+  | 'SCMP_ACT_LOG'
+  | 'SCMP_ACT_NOTIFY';
+
+export type SeccompOperator =
+  | 'SCMP_CMP_NE'
+  | 'SCMP_CMP_LT'
+  | 'SCMP_CMP_LE'
+  | 'SCMP_CMP_EQ'
+  | 'SCMP_CMP_GE'
+  | 'SCMP_CMP_GT'
+  | 'SCMP_CMP_MASKED_EQ';
+
+/** A comparison of one syscall argument; for MASKED_EQ, `(arg & value) == valueTwo`. */
+export interface SeccompArg {
+  index: number;
+  value: number;
+  valueTwo?: number;
+  op: SeccompOperator;
+}
+
+export interface SeccompSyscall {
+  names: string[];
+  action: SeccompAction;
+  /** The errno for SCMP_ACT_ERRNO (default EPERM). */
+  errnoRet?: number;
+  /** All must hold (AND); rules naming the same syscall are alternatives (OR). */
+  args?: SeccompArg[];
+}
+
+/**
+ * A resolved seccomp filter (OCI's `linux.seccomp`): core has already evaluated a Docker profile's
+ * `includes`/`excludes` against the container's capabilities, the architecture and the kernel.
+ * Syscall names the driver does not know for an architecture are ignored, as libseccomp does.
+ */
+export interface SeccompSpec {
+  defaultAction: SeccompAction;
+  defaultErrnoRet?: number;
+  /** `SCMP_ARCH_X86_64`, `SCMP_ARCH_X86`, `SCMP_ARCH_X32`, …; other architectures are refused. */
+  architectures: string[];
+  /** `SECCOMP_FILTER_FLAG_LOG`, `SECCOMP_FILTER_FLAG_SPEC_ALLOW`, … */
+  flags?: string[];
+  syscalls: SeccompSyscall[];
 }
 
 export interface ContainerSpec {
@@ -96,6 +187,10 @@ export interface ContainerSpec {
   /** Paths inside the container to hide (masked) or make read-only, as in OCI's `linux`. */
   maskedPaths: string[];
   readonlyPaths: string[];
+  /** The seccomp filter every process of the container runs under; absent: none (unconfined). */
+  seccomp?: SeccompSpec;
+  /** Namespaced kernel parameters to set (`net.*`, `kernel.shm*`, …), written under /proc/sys. */
+  sysctl?: Record<string, string>;
 }
 
 export interface ExitStatus {

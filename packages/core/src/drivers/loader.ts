@@ -26,6 +26,9 @@ export const BUILTIN_DRIVERS: Record<DriverKind, Record<string, string>> = {
   exec: {
     native: '@tsdocker/execdriver-native',
   },
+  network: {
+    bridge: '@tsdocker/networkdriver-bridge',
+  },
 };
 
 export type ImportModule = (specifier: string) => Promise<unknown>;

@@ -25,8 +25,15 @@ export interface AppliedDiff {
 export async function applyAndDigest(
   source: Readable,
   apply: (input: Readable) => Promise<number>,
+  opts: {
+    /**
+     * The sha256 of `source`, when this process already computed it over the very same bytes (a
+     * blob `docker load` hashed while spooling it): the second hash is skipped.
+     */
+    knownDigest?: Digest;
+  } = {},
 ): Promise<AppliedDiff> {
-  const hash = createHash('sha256');
+  const hash = opts.knownDigest ? null : createHash('sha256');
   const toDriver = new PassThrough();
   // The driver may destroy its input on a bad entry; that surfaces through `applying`.
   toDriver.on('error', () => {});
@@ -55,7 +62,7 @@ export async function applyAndDigest(
   try {
     for await (const chunk of source) {
       const buf = chunk as Buffer;
-      hash.update(buf);
+      hash?.update(buf);
       tarBytes += buf.length;
       if (driverError) throw driverError;
       // Once the driver has what it needs (it may stop at the end-of-archive marker), the
@@ -80,5 +87,6 @@ export async function applyAndDigest(
     throw err;
   }
   const size = await applying;
-  return { diffId: `sha256:${hash.digest('hex')}`, size, tarBytes };
+  const diffId: Digest = hash ? `sha256:${hash.digest('hex')}` : (opts.knownDigest as Digest);
+  return { diffId, size, tarBytes };
 }

@@ -45,10 +45,14 @@ const optionalString = (value: unknown, name: string): string | undefined => {
  * A stream fed from `source` that can be abandoned without destroying `source`: on failure the
  * caller (the API) still owns the request body and can answer before closing the connection.
  */
-function borrow(source: Readable): { input: Readable; giveBack(): void } {
+export function borrow(source: Readable): { input: Readable; giveBack(): void } {
   const input = new PassThrough();
   // Stays attached: a later error on the source must not go unhandled.
   source.on('error', (err) => input.destroy(err));
+  // Nor on `input`: a client hanging up before the consumer reads (or after it gave up) would
+  // otherwise be an unhandled 'error' that kills the daemon. A consumer still sees the error,
+  // because iterating or piping a destroyed stream reports it.
+  input.on('error', () => {});
   source.pipe(input);
   return {
     input,

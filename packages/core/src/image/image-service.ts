@@ -17,11 +17,14 @@ import { type Digest, isSha256Digest } from './digest.js';
 import type { ImageConfig } from './image-config.js';
 import { type DeleteRecord, deleteImage, type ImageUser } from './image-delete.js';
 import { matchesImage, matchingReferences, parseImageListFilters } from './image-filters.js';
-import { importImage } from './image-import.js';
+import { borrow, importImage } from './image-import.js';
+import { loadImages } from './image-load.js';
+import { saveImages } from './image-save.js';
 import type { ImageEntry } from './image-store.js';
 import { ImageStore } from './image-store.js';
 import { historyView, imageSize, inspectView, splitReferences, summaryView } from './image-views.js';
 import { LayerStore } from './layer-store.js';
+import type { Platform } from './platform.js';
 import {
   familiarName,
   familiarString,
@@ -37,7 +40,7 @@ export type { ImageUser } from './image-delete.js';
 
 /** An image event, for `docker events` (moby's LogImageEvent: actor id and `name` attribute). */
 export interface ImageEvent {
-  action: 'import' | 'tag' | 'untag' | 'delete';
+  action: 'import' | 'tag' | 'untag' | 'delete' | 'load' | 'save';
   /** The image id. */
   id: string;
   /** The reference concerned (`busybox:latest`), or the image id. */
@@ -292,6 +295,55 @@ export class GraphImageService implements ImageService {
         { force: opts.force === true, prune: opts.noprune !== true },
       );
     });
+  }
+
+  /**
+   * `docker load`. The request body is borrowed, not owned: when the load fails the caller still
+   * has it (to answer before closing the connection).
+   */
+  async load(params: {
+    source: Readable;
+    quiet?: boolean;
+    platform?: Platform;
+    progress?: ProgressSink;
+  }): Promise<void> {
+    this.#ready();
+    if (typeof params?.source?.pipe !== 'function')
+      throw invalidArgument('load needs the archive as a stream');
+    const { input, giveBack } = borrow(params.source);
+    try {
+      await loadImages(
+        {
+          layers: this.layers,
+          images: this.images,
+          references: this.references,
+          logger: this.#logger,
+          exclusive: (fn) => this.#lock.run(fn),
+          loaded: (id) => this.#emit('load', id),
+        },
+        { ...params, source: input },
+      );
+    } catch (err) {
+      giveBack();
+      throw err;
+    }
+  }
+
+  /** `docker save`: the images `names` select, as one archive stream. */
+  async save(params: { names: string[]; platform?: Platform }): Promise<Readable> {
+    this.#ready();
+    return this.#lock.run(() =>
+      saveImages(
+        {
+          layers: this.layers,
+          images: this.images,
+          references: this.references,
+          logger: this.#logger,
+          saved: (id) => this.#emit('save', id),
+        },
+        params,
+      ),
+    );
   }
 
   // -------------------------------------------------------------------------------------------

@@ -8,16 +8,19 @@
  * from `register`. A layer leaves the driver and `layerdb` when its count drops to zero. Counts
  * are rebuilt from disk by `open`.
  */
-import type { Readable } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import { type FileHandle, link, open, stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { decompressStream, detectCompression } from '../archive/compression.js';
 import type { Logger } from '../drivers/descriptor.js';
 import type { Change, DiffGraphDriver } from '../drivers/graph-driver.js';
 import { conflict, internal, invalidArgument, notFound } from '../errors.js';
 import { generateId } from '../store/id-index.js';
 import { KeyedMutex, Mutex } from '../store/mutex.js';
-import { applyAndDigest } from './apply-diff.js';
+import { type AppliedDiff, applyAndDigest } from './apply-diff.js';
 import { createChainId } from './chain-id.js';
 import type { Digest } from './digest.js';
-import { type BadRecord, isContainerId, LayerDb } from './layerdb.js';
+import { type BadRecord, isContainerId, LAYER_TAR_FILE, LayerDb } from './layerdb.js';
 
 /** moby's maxLayerDepth: overlay and aufs cannot stack more. */
 export const MAX_LAYER_DEPTH = 125;
@@ -68,6 +71,14 @@ export interface LayerStoreOptions {
   logger: Logger;
 }
 
+export interface RegisterOptions {
+  /**
+   * Called with the diff id once the layer has been applied and before it is stored; throwing
+   * refuses the layer and nothing is kept (`docker load` checks the diff id its config names).
+   */
+  verify?: (diffId: Digest) => void;
+}
+
 /** Problems found while opening; the records named were left on disk and not loaded. */
 export interface LayerStoreOpenReport {
   bad: BadRecord[];
@@ -78,6 +89,86 @@ const depthOf = (layer: RoLayer | null): number => {
   for (let l = layer; l; l = l.parent) depth++;
   return depth;
 };
+
+async function writeAll(file: FileHandle, chunk: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.length) {
+    const { bytesWritten } = await file.write(chunk, offset, chunk.length - offset);
+    offset += bytesWritten;
+  }
+}
+
+/** Passes `source` through, writing every chunk to `file` first. */
+async function* copyingTo(source: Readable, file: FileHandle): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    await writeAll(file, chunk as Buffer);
+    yield chunk as Buffer;
+  }
+}
+
+/**
+ * Applies `source` (an uncompressed tar) and writes the same bytes to a new file `keepAt`. The
+ * copy is not fsynced: a copy a crash tore no longer matches the diff id, which `docker save`
+ * checks while it streams.
+ */
+async function applyKeepingCopy(
+  source: Readable,
+  keepAt: string,
+  apply: (input: Readable) => Promise<number>,
+): Promise<AppliedDiff> {
+  let file: FileHandle;
+  try {
+    file = await open(keepAt, 'wx', 0o600);
+  } catch (err) {
+    source.destroy();
+    throw err;
+  }
+  try {
+    return await applyAndDigest(Readable.from(copyingTo(source, file), { objectMode: false }), apply);
+  } finally {
+    await file.close();
+  }
+}
+
+/** The compression of the file's content, from its first bytes. */
+async function compressionOfFile(path: string): Promise<ReturnType<typeof detectCompression>> {
+  const file = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(16);
+    const { bytesRead } = await file.read(head, 0, head.length, 0);
+    return detectCompression(head.subarray(0, bytesRead));
+  } finally {
+    await file.close();
+  }
+}
+
+/** Hard-links `from` to `to`; false when they are on different filesystems. */
+async function linkIfSameFilesystem(from: string, to: string): Promise<boolean> {
+  try {
+    await link(from, to);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EXDEV') return false;
+    throw err;
+  }
+}
+
+/** Reads `path`, telling `onRead` the running total of bytes read. */
+function readCounting(path: string, onRead?: (bytes: number) => void): Readable {
+  const stream = createReadStream(path, { highWaterMark: 1024 * 1024 });
+  if (!onRead) return stream;
+  return Readable.from(
+    (async function* () {
+      let total = 0;
+      for await (const chunk of stream) {
+        total += (chunk as Buffer).length;
+        onRead(total);
+        yield chunk as Buffer;
+      }
+    })(),
+    { objectMode: false },
+  );
+}
 
 export class LayerStore {
   readonly #db: LayerDb;
@@ -256,9 +347,56 @@ export class LayerStore {
   /**
    * Applies the uncompressed layer tar `tar` on top of `parent` (null for a base layer) and
    * returns a handle on the resulting layer. A layer with the same chain id that already exists
-   * is reused; the new copy is discarded. On any failure nothing is left behind.
+   * is reused; the new copy is discarded. On any failure nothing is left behind. The tar is kept
+   * beside the layer record (`layer.tar`) for `docker save`.
    */
-  async register(tar: Readable, parent: Digest | null): Promise<LayerHandle> {
+  async register(tar: Readable, parent: Digest | null, opts: RegisterOptions = {}): Promise<LayerHandle> {
+    return this.#register(
+      parent,
+      opts,
+      (keepAt, apply) => applyKeepingCopy(tar, keepAt, apply),
+      () => tar.destroy(),
+    );
+  }
+
+  /**
+   * `register` from a file holding the layer tar, plain or compressed (gzip, zstd), which is left
+   * where it is. A plain tar becomes the kept copy by a hard link instead of being written again.
+   * `onRead` is told how many bytes of the file have been read so far (progress).
+   */
+  async registerFile(
+    file: string,
+    parent: Digest | null,
+    opts: RegisterOptions & {
+      onRead?: (bytes: number) => void;
+      /** The sha256 of the file, computed by this process while it wrote the file (not trusted input). */
+      fileDigest?: Digest;
+    } = {},
+  ): Promise<LayerHandle> {
+    return this.#register(
+      parent,
+      opts,
+      async (keepAt, apply) => {
+        if ((await compressionOfFile(file)) === 'none' && (await linkIfSameFilesystem(file, keepAt))) {
+          // A plain tar's own digest is its diff id: no need to hash it a second time.
+          return applyAndDigest(readCounting(keepAt, opts.onRead), apply, { knownDigest: opts.fileDigest });
+        }
+        return applyKeepingCopy(decompressStream(readCounting(file, opts.onRead)), keepAt, apply);
+      },
+      () => {},
+    );
+  }
+
+  /**
+   * The common part of `register*`: `produce` applies the layer with `apply`, leaving the exact
+   * uncompressed tar at `keepAt`; `abandon` releases the input when the layer cannot be made.
+   */
+  async #register(
+    parent: Digest | null,
+    opts: RegisterOptions,
+    produce: (keepAt: string, apply: (input: Readable) => Promise<number>) => Promise<AppliedDiff>,
+    abandon: () => void,
+  ): Promise<LayerHandle> {
     const parentLayer = await this.#lock
       .run(() => {
         if (parent === null) return null;
@@ -270,7 +408,7 @@ export class LayerStore {
         return p;
       })
       .catch((err: unknown) => {
-        tar.destroy();
+        abandon();
         throw err;
       });
     const cacheId = generateId();
@@ -289,15 +427,20 @@ export class LayerStore {
       tx = await this.#db.beginLayer(cacheId);
       const parentCacheId = parentLayer?.cacheId ?? null;
       await this.#driver.create(cacheId, parentCacheId);
-      const applied = await applyAndDigest(tar, (input) =>
+      const applied = await produce(tx.path(LAYER_TAR_FILE), (input) =>
         this.#driver.applyDiff(cacheId, parentCacheId, input),
       );
+      opts.verify?.(applied.diffId);
       const chainId = createChainId(parent, applied.diffId);
       const openTx = tx;
       result = await this.#lock.run(async () => {
         const existing = this.#layers.get(chainId);
         if (existing) {
           existing.refs++;
+          // A layer stored before tars were kept gets this one.
+          await this.#db.adoptLayerTar(openTx, chainId).catch((err: unknown) => {
+            this.#logger.warn('could not keep the tar of an existing layer', { chainId, error: String(err) });
+          });
           return { layer: existing, reused: true };
         }
         await this.#db.commitLayer(openTx, {
@@ -319,13 +462,38 @@ export class LayerStore {
         return { layer, reused: false };
       });
     } catch (err) {
-      tar.destroy();
+      abandon();
       await undo();
       throw err;
     }
     // An identical layer already existed: keep it, drop the copy just made.
     if (result.reused) await undo();
     return this.#handle(result.layer);
+  }
+
+  /**
+   * Where the exact uncompressed tar of layer `chainId` is kept and how long it is (its sha256 is
+   * the diff id), or null for a layer stored before tars were kept. The caller must hold a
+   * reference on the layer while it reads the file.
+   */
+  async layerTar(chainId: Digest): Promise<{ path: string; size: number } | null> {
+    if (!this.#layers.has(chainId)) throw notFound(`layer ${chainId} does not exist`);
+    const path = this.#db.layerTarPath(chainId);
+    try {
+      const st = await stat(path);
+      return { path, size: st.size };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  /**
+   * A private scratch directory inside the layer store (same filesystem, so files in it can be
+   * hard-linked into layers). The caller removes it; one a crash leaves is removed by `open`.
+   */
+  makeScratchDir(label: string): Promise<string> {
+    return this.#db.makeScratchDir(label);
   }
 
   // -------------------------------------------------------------------------------------------

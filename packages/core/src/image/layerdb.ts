@@ -2,6 +2,7 @@
  * The layer store's files, in Docker's layout under `<data-root>/image/<driver>/layerdb/`:
  *
  *   sha256/<chain-id hex>/{diff, size, cache-id, parent}   one read-only layer
+ *   sha256/<chain-id hex>/layer.tar                         its uncompressed layer tar, byte for byte
  *   mounts/<container id>/{mount-id, init-id, parent}       one container's read-write layer
  *   tmp/                                                    transactions in progress
  *
@@ -11,10 +12,18 @@
  * (`sweepTransactions`).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDir } from '../store/atomic-file.js';
 import { type Digest, digestHex, isHex64, isSha256Digest } from './digest.js';
+
+/**
+ * The exact uncompressed tar a layer was made from, kept beside its record so `docker save` can
+ * write the layer back byte for byte (its sha256 is the diff id). moby keeps tar-split metadata
+ * and re-reads file contents from the driver instead; we trade disk space for certainty (see
+ * docs/architecture.md, "Layer tars"). Layers stored before this file existed have none.
+ */
+export const LAYER_TAR_FILE = 'layer.tar';
 
 /** What `sha256/<hex>/` records about a read-only layer. */
 export interface LayerRecord {
@@ -88,6 +97,11 @@ export class RecordTransaction {
     await writeSynced(join(this.dir, name), content);
   }
 
+  /** Where file `name` of the record goes while the transaction is open. */
+  path(name: string): string {
+    return join(this.dir, name);
+  }
+
   /** Moves the record to `target` (which must not exist) durably. */
   async commitTo(target: string, parentDir: string): Promise<void> {
     await fsyncDir(this.dir);
@@ -146,6 +160,37 @@ export class LayerDb {
     await tx.write('size', String(record.size));
     if (record.parent) await tx.write('parent', record.parent);
     await tx.commitTo(join(this.layersDir, digestHex(record.chainId)), this.layersDir);
+  }
+
+  /** The kept layer tar of layer `chainId` (see LAYER_TAR_FILE); it may not exist. */
+  layerTarPath(chainId: Digest): string {
+    return join(this.layersDir, digestHex(chainId), LAYER_TAR_FILE);
+  }
+
+  /**
+   * Gives an existing layer record that has no kept tar the one written in `tx` (a layer stored
+   * before tars were kept, registered again). link(2) never replaces a file, so a tar already
+   * there stays.
+   */
+  async adoptLayerTar(tx: RecordTransaction, chainId: Digest): Promise<void> {
+    try {
+      await link(tx.path(LAYER_TAR_FILE), this.layerTarPath(chainId));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+      throw err;
+    }
+    await fsyncDir(join(this.layersDir, digestHex(chainId))).catch(() => {});
+  }
+
+  /**
+   * A fresh private directory under `tmp/` for scratch files (an archive being loaded). It is
+   * the caller's to remove; one a crash leaves behind goes with the next `sweepTransactions`.
+   * Names inside must never be `cache-id`, `mount-id` or `init-id`, which the sweep reads.
+   */
+  async makeScratchDir(label: string): Promise<string> {
+    const dir = join(this.tmpDir, `${label}-${randomBytes(8).toString('hex')}`);
+    await mkdir(dir, { mode: 0o700 });
+    return dir;
   }
 
   /** Starts a mount record with the driver ids (written before the driver layers exist). */

@@ -10,11 +10,11 @@
  * Every case has its own temp dir, rootfs and container id, and cleans them up in afterEach.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_PATH_ENV } from '../container/oci-defaults.js';
 import type {
   ContainerSpec,
@@ -23,8 +23,10 @@ import type {
   ProcessHandle,
   ProcessSpec,
 } from '../drivers/exec-driver.js';
+import { capabilityMask, DEFAULT_CAPABILITIES, daemonBoundingSet } from '../security/capabilities.js';
 import { makeBusyboxRootfs } from './busybox-rootfs.js';
 import { buildTestSpec, randomContainerId, type TestSpecOptions } from './spec-builder.js';
+import { buildSyscallProbe } from './syscall-probe.js';
 
 export interface ExecDriverHarness {
   driver: ExecDriver;
@@ -128,6 +130,31 @@ async function cgroupValue(pid: number, controller: string, v1File: string, v2Fi
   const { version, dir } = await hostCgroupDir(pid, controller);
   return (await readFile(join(dir, version === 1 ? v1File : v2File), 'utf8')).trim();
 }
+
+/** The `Cap*`, `Seccomp` and `NoNewPrivs` lines of a /proc/<pid>/status text. */
+function confinementOf(status: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of status.split('\n')) {
+    const m = /^(Cap\w+|Seccomp|NoNewPrivs):\s*(\S+)/.exec(line);
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+/** `name: RESULT` lines of the syscall probe. */
+function probeResults(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .trim()
+      .split('\n')
+      .map((l) => l.split(': ') as [string, string]),
+  );
+}
+
+const DEFAULT_MASK = capabilityMask(DEFAULT_CAPABILITIES);
+/** A driver that cannot enforce a device allowlist (cgroup v2 without eBPF) withholds CAP_MKNOD. */
+const DEFAULT_MASK_WITHOUT_MKNOD = capabilityMask(DEFAULT_CAPABILITIES.filter((c) => c !== 'CAP_MKNOD'));
+const NO_CAPS = '0000000000000000';
 
 export function execDriverSuite(name: string, factory: () => Promise<ExecDriverHarness>): void {
   describe(`exec driver conformance: ${name}`, { timeout: 60_000 }, () => {
@@ -524,6 +551,274 @@ export function execDriverSuite(name: string, factory: () => Promise<ExecDriverH
       const c = await start({ args: ['sleep', '1000'] });
       await driver.cleanup(c.spec.id);
       expect((await c.finished()).status.exitCode).toBe(137);
+    });
+
+    describe('confinement', () => {
+      let probeDir = '';
+      afterAll(async () => {
+        if (probeDir) await rm(probeDir, { recursive: true, force: true });
+      });
+
+      /** The syscall probe, built once per suite run. */
+      async function probeBinary(): Promise<string> {
+        if (!probeDir) {
+          probeDir = await mkdtemp(join(tmpdir(), 'tsdocker-probe-'));
+          await buildSyscallProbe(join(probeDir, 'probe'));
+        }
+        return join(probeDir, 'probe');
+      }
+
+      /** A container with the probe at /probe (setuid root when asked). */
+      async function withProbe(options: Omit<TestSpecOptions, 'id' | 'rootfs'>, setuid = false) {
+        const spec = await prepare(options);
+        await copyFile(await probeBinary(), join(spec.rootfs, 'probe'));
+        await chmod(join(spec.rootfs, 'probe'), setuid ? 0o4755 : 0o755);
+        return observe(await driver.start(spec)).finished();
+      }
+
+      it("gives a default container Docker's capabilities, empty inheritable and ambient sets, and seccomp", async () => {
+        const r = await run({ args: ['cat', '/proc/self/status'] });
+        const c = confinementOf(r.stdout);
+        expect([DEFAULT_MASK, DEFAULT_MASK_WITHOUT_MKNOD]).toContain(c.CapEff);
+        expect(c.CapPrm).toBe(c.CapEff);
+        expect(c.CapBnd).toBe(c.CapEff);
+        expect(c.CapInh).toBe(NO_CAPS);
+        expect(c.CapAmb).toBe(NO_CAPS);
+        expect(c.Seccomp).toBe('2');
+        expect(c.NoNewPrivs).toBe('0');
+      });
+
+      it('refuses unshare, mount, keyctl, io_uring, bpf and AF_ALG sockets under the default profile', async () => {
+        const r = await withProbe({
+          args: [
+            '/probe',
+            'keyctl',
+            'io_uring_setup',
+            'unshare-user',
+            'unshare-mount',
+            'mount',
+            'clone3',
+            'bpf',
+            'personality',
+            'socket-alg',
+            'socket-vsock',
+            'socket-inet',
+          ],
+        });
+        expect(probeResults(r.stdout)).toEqual({
+          keyctl: 'EPERM',
+          io_uring_setup: 'EPERM',
+          'unshare-user': 'EPERM',
+          'unshare-mount': 'EPERM',
+          mount: 'EPERM',
+          clone3: 'ENOSYS',
+          bpf: 'EPERM',
+          personality: 'EPERM',
+          'socket-alg': 'EPERM',
+          'socket-vsock': 'EPERM',
+          'socket-inet': 'ok',
+        });
+        const shell = await run({
+          args: [
+            'sh',
+            '-c',
+            'mkdir -p /mnt; unshare -r true 2>/dev/null && echo unshared; mount -t tmpfs none /mnt 2>/dev/null && echo mounted; echo done',
+          ],
+        });
+        expect(shell.stdout).toBe('done\n');
+      });
+
+      it('lets mknod create a block device but not open it', async () => {
+        const r = await withProbe({ args: ['/probe', 'mknod-block', 'open-block'] });
+        const results = probeResults(r.stdout);
+        // Without CAP_MKNOD (a driver that cannot enforce the allowlist) mknod itself fails.
+        if (results['mknod-block'] === 'ok') expect(results['open-block']).toBe('EPERM');
+        else expect(results['mknod-block']).toBe('EPERM');
+      });
+
+      it('opens a device the cgroup rules allow, and only that one', async () => {
+        const loop = {
+          path: '/dev/tsd-loop',
+          type: 'b' as const,
+          major: 7,
+          minor: 0,
+          fileMode: 0o600,
+          uid: 0,
+          gid: 0,
+        };
+        const script = 'dd if=/dev/tsd-loop of=/dev/null bs=1 count=0 2>&1; true';
+        const denied = await run({ args: ['sh', '-c', script], devices: [loop] });
+        expect(denied.stdout).toMatch(/Operation not permitted/);
+        const allowed = await run({
+          args: ['sh', '-c', script],
+          devices: [loop],
+          deviceRules: [
+            { allow: false, type: 'a', access: 'rwm' },
+            { allow: true, type: 'b', major: 7, minor: 0, access: 'r' },
+          ],
+        });
+        expect(allowed.stdout).not.toMatch(/Operation not permitted/);
+      });
+
+      it('makes /proc/sys, /proc/sysrq-trigger and /sys read-only', async () => {
+        const r = await run({
+          args: [
+            'sh',
+            '-c',
+            'for f in /proc/sys/kernel/hostname /proc/sysrq-trigger /sys/kernel/uevent_helper /sys/fs/cgroup/x; do if (echo x > $f) 2>/dev/null; then echo "writable $f"; fi; done; mkdir /sys/fs/cgroup/x 2>/dev/null && echo "cgroupfs writable"; echo checked',
+          ],
+        });
+        expect(r.stdout).toBe('checked\n');
+      });
+
+      it('without seccomp and with every capability, mount and unshare work', async () => {
+        const all = [...daemonBoundingSet()]; // what --privileged gets: all the daemon holds
+        const r = await run({
+          args: [
+            'sh',
+            '-c',
+            'grep -E "^(CapEff|Seccomp):" /proc/self/status; mkdir -p /mnt; mount -t tmpfs none /mnt && unshare -m true && echo mounted',
+          ],
+          capabilities: all,
+          seccomp: null,
+          maskedPaths: [],
+          readonlyPaths: [],
+        });
+        const c = confinementOf(r.stdout);
+        expect(c.Seccomp).toBe('0');
+        expect(BigInt(`0x${c.CapEff}`)).toBeGreaterThan(BigInt(`0x${DEFAULT_MASK}`));
+        expect(r.stdout).toMatch(/mounted/);
+      });
+
+      it('keeps exactly the capabilities asked for (cap-drop ALL, cap-add NET_RAW)', async () => {
+        const r = await run({ args: ['cat', '/proc/self/status'], capabilities: ['CAP_NET_RAW'] });
+        const c = confinementOf(r.stdout);
+        expect(c.CapEff).toBe(capabilityMask(['CAP_NET_RAW']));
+        expect(c.CapBnd).toBe(c.CapEff);
+        expect(c.CapInh).toBe(NO_CAPS);
+      });
+
+      it('a non-root user keeps no capabilities, only the bounding set', async () => {
+        const r = await run({ args: ['cat', '/proc/self/status'], user: { uid: 1000, gid: 1000 } });
+        const c = confinementOf(r.stdout);
+        expect(c.CapEff).toBe(NO_CAPS);
+        expect(c.CapPrm).toBe(NO_CAPS);
+        expect([DEFAULT_MASK, DEFAULT_MASK_WITHOUT_MKNOD]).toContain(c.CapBnd);
+      });
+
+      it('no_new_privs keeps a setuid binary from raising privileges', async () => {
+        const plain = await withProbe({ args: ['/probe', 'euid'], user: { uid: 1000, gid: 1000 } }, true);
+        expect(plain.stdout).toBe('euid: 0\n');
+        const nnp = await withProbe(
+          { args: ['/probe', 'euid'], user: { uid: 1000, gid: 1000 }, noNewPrivileges: true },
+          true,
+        );
+        expect(nnp.stdout).toBe('euid: 1000\n');
+        const status = await run({
+          args: ['grep', 'NoNewPrivs', '/proc/self/status'],
+          noNewPrivileges: true,
+        });
+        expect(status.stdout).toMatch(/NoNewPrivs:\s+1/);
+      });
+
+      it('applies rlimits', async () => {
+        const r = await run({
+          args: ['sh', '-c', 'ulimit -n; ulimit -Hn'],
+          rlimits: [{ type: 'RLIMIT_NOFILE', soft: 321, hard: 654 }],
+        });
+        expect(r.stdout).toBe('321\n654\n');
+      });
+
+      it("sets namespaced sysctls in the container's own namespaces only", async () => {
+        const r = await run({
+          args: ['sh', '-c', 'cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/kernel/shmmni'],
+          sysctl: { 'net.ipv4.ip_unprivileged_port_start': '0', 'kernel.shmmni': '1234' },
+        });
+        expect(r.stdout).toBe('0\n1234\n');
+        expect((await readFile('/proc/sys/kernel/shmmni', 'utf8')).trim()).not.toBe('1234');
+      });
+
+      it('exec inherits the capabilities, seccomp filter and no_new_privs of the container', async () => {
+        const c = await start({
+          args: ['sleep', '1000'],
+          capabilities: ['CAP_CHOWN', 'CAP_KILL'],
+          noNewPrivileges: true,
+        });
+        const r = await observe(
+          await driver.exec(c.spec.id, processSpec(['cat', '/proc/self/status'])),
+        ).finished();
+        const status = confinementOf(r.stdout);
+        expect(status.CapEff).toBe(capabilityMask(['CAP_CHOWN', 'CAP_KILL']));
+        expect(status.Seccomp).toBe('2');
+        expect(status.NoNewPrivs).toBe('1');
+        const widened = await observe(
+          await driver.exec(
+            c.spec.id,
+            processSpec(['cat', '/proc/self/status'], { capabilities: ['CAP_CHOWN', 'CAP_SYS_ADMIN'] }),
+          ),
+        ).finished();
+        expect(confinementOf(widened.stdout).CapEff).toBe(capabilityMask(['CAP_CHOWN', 'CAP_SYS_ADMIN']));
+      });
+
+      it('leaks no file descriptor into the container (init and exec)', async () => {
+        const c = await start({ args: ['sh', '-c', 'ls /proc/self/fd; echo ready; exec sleep 1000'] });
+        await c.stdout.waitFor(/ready/);
+        expect(c.stdout.text).toBe('0\n1\n2\n3\nready\n'); // 3 is ls's own directory
+        const r = await observe(
+          await driver.exec(c.spec.id, processSpec(['ls', '/proc/self/fd'])),
+        ).finished();
+        expect(r.stdout).toBe('0\n1\n2\n3\n');
+      });
+
+      it('never starts a process whose working directory is a host directory (CVE-2024-21626)', async () => {
+        const marker = `host-marker-${randomBytes(4).toString('hex')}`;
+        await writeFile(join(tmp, marker), 'host');
+        for (let fd = 3; fd <= 12; fd++) {
+          const spec = await prepare({
+            args: ['sh', '-c', `cat ../../../../../../../../${tmp}/${marker} 2>/dev/null; pwd`],
+          });
+          spec.process.cwd = `/proc/self/fd/${fd}`;
+          try {
+            const r = await observe(await driver.start(spec)).finished();
+            expect(r.stdout).not.toContain('host');
+            expect(r.stdout).toMatch(/^\//);
+          } catch (err) {
+            expect(String(err)).not.toMatch(/host/);
+          }
+        }
+      });
+
+      it('resolves mount targets inside the rootfs, never through a symlink out of it', async () => {
+        // Both links name a host path that does not exist: one absolute, one climbing above the
+        // root. Followed on the host, the mounts would create and cover it there.
+        const outside = join(tmp, `outside-${randomBytes(4).toString('hex')}`);
+        const spec = await prepare({
+          args: [
+            'sh',
+            '-c',
+            `grep -c " ${outside}-abs " /proc/mounts; grep -c " ${outside}-rel " /proc/mounts; echo x > /rel/f && cat ${outside}-rel/f`,
+          ],
+          mounts: [
+            { destination: '/abs', type: 'tmpfs', source: 'tmpfs', options: ['nosuid'] },
+            { destination: '/rel', type: 'tmpfs', source: 'tmpfs', options: ['nosuid'] },
+          ],
+        });
+        await symlink(`${outside}-abs`, join(spec.rootfs, 'abs'));
+        await symlink(`../../../../../../../../../../..${outside}-rel`, join(spec.rootfs, 'rel'));
+        const r = await observe(await driver.start(spec)).finished();
+        expect(r.stderr).toBe('');
+        expect(r.stdout).toBe('1\n1\nx\n');
+        await expect(readFile(`${outside}-abs`)).rejects.toThrow(/ENOENT/);
+        await expect(readFile(`${outside}-rel`)).rejects.toThrow(/ENOENT/);
+      });
+
+      it('refuses an image whose /proc is a symlink', async () => {
+        const spec = await prepare({ args: ['true'] });
+        await rm(join(spec.rootfs, 'proc'), { recursive: true });
+        await mkdir(join(spec.rootfs, 'fakeproc'));
+        await symlink('/fakeproc', join(spec.rootfs, 'proc'));
+        await expect(driver.start(spec)).rejects.toThrow(/symlink/);
+      });
     });
 
     it('closes twice without complaint', async () => {

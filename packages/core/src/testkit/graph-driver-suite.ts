@@ -404,6 +404,50 @@ export function graphDriverSuite(
       },
     );
 
+    driverCase(
+      "a directory removed and made again keeps none of the parent's content, through diff and applyDiff too",
+      async ({ driver }) => {
+        await driver.create('base', null);
+        await mounted(driver, 'base', async (dir) => {
+          await mkdir(join(dir, 'd/sub'), { recursive: true });
+          for (const f of ['d/a', 'd/b', 'd/sub/c', 'other']) await writeFile(join(dir, f), f);
+        });
+        await driver.createReadWrite('ctr', 'base');
+        await mounted(driver, 'ctr', async (dir) => {
+          await rm(join(dir, 'd'), { recursive: true });
+          await mkdir(join(dir, 'd'));
+          await writeFile(join(dir, 'd/new'), 'new');
+          await writeFile(join(dir, 'd/a'), 'a again');
+        });
+        await mounted(driver, 'ctr', async (dir) => {
+          expect((await readdir(join(dir, 'd'))).sort()).toEqual(['a', 'new']);
+        });
+        const changes = sortedChanges(await driver.changes('ctr', 'base'));
+        expect(changes).toEqual(expect.arrayContaining(['D /d/b', 'D /d/sub', 'A /d/new']));
+        expect(changes.filter((c) => c.endsWith('/other') || c.startsWith('A /d/sub'))).toEqual([]);
+        await driver.create('replay', 'base');
+        await driver.applyDiff('replay', 'base', await driver.diff('ctr', 'base'));
+        expect(await layerSnapshot(driver, 'replay')).toEqual(await layerSnapshot(driver, 'ctr'));
+        await mounted(driver, 'base', async (dir) => {
+          expect((await readdir(join(dir, 'd'))).sort()).toEqual(['a', 'b', 'sub']);
+        });
+      },
+    );
+
+    driverCase('concurrent gets of one layer share it, and as many puts release it', async ({ driver }) => {
+      await driver.create('base', null);
+      await driver.createReadWrite('layer', 'base');
+      const paths = await Promise.all(Array.from({ length: 5 }, () => driver.get('layer')));
+      expect(new Set(paths).size).toBe(1);
+      await writeFile(join(paths[0]!, 'f'), 'shared');
+      await Promise.all(paths.slice(1).map(() => driver.put('layer')));
+      expect(await readFile(join(paths[0]!, 'f'), 'utf8')).toBe('shared');
+      await driver.put('layer');
+      await mounted(driver, 'layer', async (dir) =>
+        expect(await readFile(join(dir, 'f'), 'utf8')).toBe('shared'),
+      );
+    });
+
     driverCase('cleanup can be called twice', async ({ driver }) => {
       await driver.create('layer', null);
       await driver.cleanup();

@@ -1,4 +1,5 @@
-/** ContainerSpecs for driver tests, with Docker's defaults from core's oci-defaults. */
+/** ContainerSpecs for driver tests, with Docker's defaults from core's oci-defaults and its
+ * default confinement (capabilities, seccomp profile, device cgroup rules, sysctls). */
 import { randomBytes } from 'node:crypto';
 import {
   DEFAULT_MASKED_PATHS,
@@ -7,7 +8,22 @@ import {
   defaultDevices,
   defaultMounts,
 } from '../container/oci-defaults.js';
-import type { ContainerSpec, MountSpec, NamespaceSpec, Resources, UserSpec } from '../drivers/exec-driver.js';
+import type {
+  ContainerSpec,
+  DeviceRule,
+  DeviceSpec,
+  MountSpec,
+  NamespaceSpec,
+  Resources,
+  RlimitSpec,
+  SeccompSpec,
+  UserSpec,
+} from '../drivers/exec-driver.js';
+import { DEFAULT_CAPABILITIES } from '../security/capabilities.js';
+import { defaultDeviceRules } from '../security/devices.js';
+import { DEFAULT_SECCOMP_PROFILE } from '../security/seccomp/default-profile.js';
+import { resolveSeccompProfile } from '../security/seccomp/resolve-profile.js';
+import { DEFAULT_NETWORK_SYSCTLS } from '../security/sysctls.js';
 
 /** A fresh 64-hex container id, as Docker makes them. */
 export function randomContainerId(): string {
@@ -33,10 +49,37 @@ export interface TestSpecOptions {
   mounts?: MountSpec[];
   /** Defaults to new pid, network, mount, ipc and uts namespaces. */
   namespaces?: NamespaceSpec[];
+  /** Capability names; defaults to Docker's 14. */
+  capabilities?: string[];
+  /** The seccomp filter; defaults to Docker's profile resolved for `capabilities`; null: none. */
+  seccomp?: SeccompSpec | null;
+  noNewPrivileges?: boolean;
+  rlimits?: RlimitSpec[];
+  /** Defaults to Docker's network sysctls when the container has its own network namespace. */
+  sysctl?: Record<string, string>;
+  /** Added after the default device nodes. */
+  devices?: DeviceSpec[];
+  /** Device cgroup rules; default: Docker's (deny all but the harmless few). */
+  deviceRules?: DeviceRule[];
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
 }
 
 export function buildTestSpec(o: TestSpecOptions): ContainerSpec {
   const hostname = o.hostname ?? o.id.slice(0, 12);
+  const capabilities = o.capabilities ?? [...DEFAULT_CAPABILITIES];
+  const seccomp =
+    o.seccomp === null
+      ? undefined
+      : (o.seccomp ?? resolveSeccompProfile(DEFAULT_SECCOMP_PROFILE, { capabilities }));
+  const namespaces = o.namespaces ?? [
+    { type: 'pid' },
+    { type: 'network' },
+    { type: 'mount' },
+    { type: 'ipc' },
+    { type: 'uts' },
+  ];
+  const privateNetwork = namespaces.some((n) => n.type === 'network' && !n.path);
   return {
     id: o.id,
     rootfs: o.rootfs,
@@ -56,18 +99,17 @@ export function buildTestSpec(o: TestSpecOptions): ContainerSpec {
       terminal: o.terminal ?? false,
       ...(o.consoleSize ? { consoleSize: o.consoleSize } : {}),
       openStdin: o.openStdin ?? false,
+      capabilities,
+      ...(o.noNewPrivileges !== undefined ? { noNewPrivileges: o.noNewPrivileges } : {}),
+      ...(o.rlimits ? { rlimits: o.rlimits } : {}),
     },
     mounts: [...defaultMounts({ readonlyRootfs: o.readonlyRootfs }), ...(o.mounts ?? [])],
-    devices: defaultDevices(),
-    namespaces: o.namespaces ?? [
-      { type: 'pid' },
-      { type: 'network' },
-      { type: 'mount' },
-      { type: 'ipc' },
-      { type: 'uts' },
-    ],
-    resources: o.resources ?? {},
-    maskedPaths: [...DEFAULT_MASKED_PATHS],
-    readonlyPaths: [...DEFAULT_READONLY_PATHS],
+    devices: [...defaultDevices(), ...(o.devices ?? [])],
+    namespaces,
+    resources: { ...(o.resources ?? {}), devices: o.deviceRules ?? defaultDeviceRules() },
+    maskedPaths: o.maskedPaths ?? [...DEFAULT_MASKED_PATHS],
+    readonlyPaths: o.readonlyPaths ?? [...DEFAULT_READONLY_PATHS],
+    ...(seccomp ? { seccomp } : {}),
+    sysctl: o.sysctl ?? (privateNetwork ? { ...DEFAULT_NETWORK_SYSCTLS } : {}),
   };
 }

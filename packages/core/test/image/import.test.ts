@@ -66,8 +66,10 @@ describe('import', () => {
 
     // layerdb: a base layer's chain id is its diff id.
     const layerDir = join(base, 'layerdb', 'sha256', sha(tar).slice(7));
-    expect((await readdir(layerDir)).sort()).toEqual(['cache-id', 'diff', 'size']);
+    expect((await readdir(layerDir)).sort()).toEqual(['cache-id', 'diff', 'layer.tar', 'size']);
     expect(await readFile(join(layerDir, 'diff'), 'utf8')).toBe(sha(tar));
+    // The exact tar is kept for docker save.
+    expect(await readFile(join(layerDir, 'layer.tar'))).toEqual(tar);
     expect(await readFile(join(base, 'repositories.json'), 'utf8')).toBe(
       `{"Repositories":{"myimp":{"myimp:1":"${id}"}}}`,
     );

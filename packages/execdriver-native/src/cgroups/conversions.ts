@@ -1,7 +1,7 @@
 /**
  * Docker's resource semantics turned into cgroup values, shared by the v1 and v2 managers.
  */
-import { type DeviceSpec, invalidArgument, type Resources } from '@tsdocker/core';
+import { type DeviceRule, type DeviceSpec, invalidArgument, type Resources } from '@tsdocker/core';
 
 /** Checks the combinations Docker rejects before anything is written. */
 export function validateResources(r: Resources): void {
@@ -43,7 +43,8 @@ export function pidsMax(limit: number): string {
   return limit > 0 ? String(limit) : 'max';
 }
 
-/** Devices every container may use (runc's AllowedDevices), plus mknod of anything. */
+/** Devices every container may use (runc's AllowedDevices), plus mknod of anything; appended
+ * after the spec's own rules, as runc does. */
 const DEFAULT_DEVICE_RULES = [
   'c *:* m',
   'b *:* m',
@@ -68,4 +69,45 @@ export function deviceAllowRules(devices: readonly DeviceSpec[]): string[] {
     if (!rules.includes(rule)) rules.push(rule);
   }
   return rules;
+}
+
+export interface DeviceCgroupWrite {
+  /** `devices.allow` or `devices.deny`. */
+  file: 'devices.allow' | 'devices.deny';
+  rule: string;
+}
+
+function ruleText(r: DeviceRule): string {
+  if (r.type === 'a') return 'a';
+  if (!/^[rwm]{1,3}$/.test(r.access)) throw invalidArgument(`Invalid device access: ${r.access}`);
+  const part = (n: number | undefined) => {
+    if (n === undefined) return '*';
+    if (!Number.isInteger(n) || n < 0 || n > 0xfffff) throw invalidArgument(`Invalid device number: ${n}`);
+    return String(n);
+  };
+  return `${r.type} ${part(r.major)}:${part(r.minor)} ${r.access}`;
+}
+
+/**
+ * The v1 devices controller writes for a container, in order: the spec's rules (usually "deny
+ * all" first), then the runtime's always-allowed devices. Without spec rules: deny all, then the
+ * always-allowed devices and each of the spec's device nodes.
+ */
+export function deviceCgroupWrites(
+  rules: readonly DeviceRule[] | undefined,
+  devices: readonly DeviceSpec[],
+): DeviceCgroupWrite[] {
+  if (!rules) {
+    return [
+      { file: 'devices.deny', rule: 'a' },
+      ...deviceAllowRules(devices).map((rule) => ({ file: 'devices.allow' as const, rule })),
+    ];
+  }
+  return [
+    ...rules.map((r) => ({
+      file: r.allow ? ('devices.allow' as const) : ('devices.deny' as const),
+      rule: ruleText(r),
+    })),
+    ...DEFAULT_DEVICE_RULES.map((rule) => ({ file: 'devices.allow' as const, rule })),
+  ];
 }

@@ -25,7 +25,7 @@ import {
   writeCgroupFile,
 } from './cgroup-fs.js';
 import type { CgroupLocation, CgroupManager } from './cgroup-manager.js';
-import { deviceAllowRules, memoryPlusSwap, pidsMax, validateResources } from './conversions.js';
+import { deviceCgroupWrites, memoryPlusSwap, pidsMax, validateResources } from './conversions.js';
 
 export const V1_CONTROLLERS = [
   'memory',
@@ -69,7 +69,9 @@ export class CgroupV1Manager implements CgroupManager {
   }
 
   mountsFor(destination: string, options: readonly string[]): MountSpec[] {
-    const flags = options.filter((o) => o !== 'rw');
+    // Read-only unless the spec asks for `rw` (`--privileged`, `writable-cgroups=true`).
+    const access = options.includes('rw') && !options.includes('ro') ? 'rw' : 'ro';
+    const flags = options.filter((o) => o !== 'rw' && o !== 'ro');
     const mounts: MountSpec[] = [
       { destination, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'noexec', 'nodev', 'mode=755'] },
     ];
@@ -78,9 +80,17 @@ export class CgroupV1Manager implements CgroupManager {
         destination: `${destination}/${controller}`,
         type: 'bind',
         source: dir,
-        options: ['rbind', ...new Set(['ro', 'nosuid', 'noexec', 'nodev', ...flags])],
+        options: ['rbind', ...new Set([access, 'nosuid', 'noexec', 'nodev', ...flags])],
       });
     }
+    // As runc does: the tmpfs holding the binds becomes read-only once they are in place.
+    if (access === 'ro')
+      mounts.push({
+        destination,
+        type: 'tmpfs',
+        source: 'tmpfs',
+        options: ['remount', 'ro', 'nosuid', 'noexec', 'nodev', 'mode=755'],
+      });
     return mounts;
   }
 
@@ -134,9 +144,8 @@ export class CgroupV1Manager implements CgroupManager {
       await writeCgroupFile(join(pids, 'pids.max'), pidsMax(resources.pidsLimit));
     const devicesDir = this.dir('devices');
     if (devicesDir) {
-      await writeCgroupFile(join(devicesDir, 'devices.deny'), 'a');
-      for (const rule of deviceAllowRules(devices))
-        await writeCgroupFile(join(devicesDir, 'devices.allow'), rule);
+      for (const { file, rule } of deviceCgroupWrites(resources.devices, devices))
+        await writeCgroupFile(join(devicesDir, file), rule);
     }
   }
 
