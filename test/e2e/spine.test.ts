@@ -241,7 +241,9 @@ describe('7b. a daemon killed with SIGKILL', () => {
     d.process.kill('SIGKILL');
     await new Promise((r) => d.process.once('exit', r));
     await d.restart();
-    expect(ok(d.docker(['ps', '-a', '--format', '{{.Names}} {{.Status}}']))).toMatch(/^orphan Exited \(255\) /m);
+    expect(ok(d.docker(['ps', '-a', '--format', '{{.Names}} {{.Status}}']))).toMatch(
+      /^orphan Exited \(255\) /m,
+    );
     // The old container's processes and cgroup are gone; it can start again.
     expect(existsSync(`/proc/${pid}`)).toBe(false);
     expect(existsSync(`/sys/fs/cgroup/memory/tsdocker/${id}`)).toBe(false);

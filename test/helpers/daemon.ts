@@ -4,7 +4,7 @@
  * tests call from afterAll/afterEach so a failing test still cleans up.
  */
 import { type ChildProcess, type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -46,7 +46,8 @@ function leftoverContainerState(execRoot: string): string[] {
 /** Removes container `id`'s cgroups (v1: one per controller; v2: one), by its id only. */
 function removeCgroups(id: string): void {
   const candidates = [`/sys/fs/cgroup/tsdocker/${id}`];
-  for (const controller of readdirSync('/sys/fs/cgroup')) candidates.push(`/sys/fs/cgroup/${controller}/tsdocker/${id}`);
+  for (const controller of readdirSync('/sys/fs/cgroup'))
+    candidates.push(`/sys/fs/cgroup/${controller}/tsdocker/${id}`);
   for (const path of candidates) if (existsSync(path)) spawnSync('rmdir', [path]);
 }
 
@@ -144,7 +145,8 @@ export async function startDaemon(
       for (const id of leaked) removeCgroups(id);
       removeNetworkLeftovers(network);
       rmSync(dir, { recursive: true, force: true });
-      if (leaked.length) throw new Error(`the daemon left container state behind after shutdown: ${leaked.join(', ')}`);
+      if (leaked.length)
+        throw new Error(`the daemon left container state behind after shutdown: ${leaked.join(', ')}`);
     },
   };
   return handle;

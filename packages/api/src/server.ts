@@ -19,6 +19,7 @@ import { inspectProbeRoutes } from './routes/inspect-probes.js';
 import { networkRoutes } from './routes/networks.js';
 import { optionsRoute, systemRoutes } from './routes/system.js';
 import { unimplementedRoutes } from './routes/unimplemented.js';
+import { discardUnreadBody } from './unread-body.js';
 import { resolveApiVersion } from './version.js';
 
 /** The engine version reported in `Server` when the embedder doesn't say. */
@@ -113,7 +114,10 @@ export function createApiHandler(services: DaemonServices, options: ApiHandlerOp
         await route.handle({ ...base, res });
       }
     };
-    run().catch((err: unknown) => sendError(res, err, logger, context));
+    run().catch((err: unknown) => {
+      sendError(res, err, logger, context);
+      discardUnreadBody(req, res);
+    });
   }
 
   async function runStreamRoute(

@@ -106,9 +106,9 @@ describe('driver module importer', () => {
 
   it('reports a missing package as ERR_MODULE_NOT_FOUND naming it (core then says what to install)', async () => {
     const importModule = createModuleImporter({ packageDir, cwd });
-    await expect(importModule('@tsdocker/graphdriver-overlay')).rejects.toMatchObject({
+    await expect(importModule('@tsdocker/graphdriver-not-installed')).rejects.toMatchObject({
       code: 'ERR_MODULE_NOT_FOUND',
-      message: expect.stringContaining("'@tsdocker/graphdriver-overlay'"),
+      message: expect.stringContaining("'@tsdocker/graphdriver-not-installed'"),
     });
   });
 

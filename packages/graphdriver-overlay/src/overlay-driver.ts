@@ -352,8 +352,9 @@ export class OverlayDriver implements DiffGraphDriver {
       throw err;
     }
     if (!native) return this.naive.applyDiff(id, parent, diff);
-    const { bytes } = await extractLayer(this.diffDir(id), diff, { whiteouts: 'overlay' });
-    return bytes;
+    await extractLayer(this.diffDir(id), diff, { whiteouts: 'overlay' });
+    // moby's overlay2 reports the diff dir's size (symlinks counted, hardlinks once), not the tar's.
+    return diffDirSize(this.diffDir(id));
   }
 
   async diffSize(id: string, parent: string | null): Promise<number> {

@@ -124,17 +124,11 @@ export const containerFileRoutes: Route[] = [
     path: '/containers/{name}/archive',
     async handle(ctx) {
       const { query, req, res } = ctx;
-      try {
-        await files(ctx).putArchive(ref(ctx), archivePath(ctx), req, {
-          noOverwriteDirNonDir: query.bool('noOverwriteDirNonDir'),
-          copyUIDGID: query.bool('copyUIDGID'),
-        });
-      } catch (err) {
-        // Refused before a byte was read, the upload is drained by Node and the connection kept;
-        // abandoned half-read, the connection cannot carry another request.
-        if (req.readableDidRead && !req.complete && !res.headersSent) res.setHeader('Connection', 'close');
-        throw err;
-      }
+      // A refused upload's unread rest is discarded by the server (unread-body.ts).
+      await files(ctx).putArchive(ref(ctx), archivePath(ctx), req, {
+        noOverwriteDirNonDir: query.bool('noOverwriteDirNonDir'),
+        copyUIDGID: query.bool('copyUIDGID'),
+      });
       sendEmpty(res, 200);
     },
   },

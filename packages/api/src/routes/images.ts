@@ -10,6 +10,7 @@ import { JsonMessageStream } from '../json-stream.js';
 import { parsePlatformJson, parsePlatformString } from '../query.js';
 import { sendEmpty, sendJson } from '../respond.js';
 import type { HttpContext, Route } from '../router.js';
+import { discardUnreadBody } from '../unread-body.js';
 import { imageRef } from '../validation/path-params.js';
 import { versionAtLeast, versionBelow } from '../version.js';
 
@@ -90,13 +91,12 @@ async function createImage(ctx: HttpContext): Promise<void> {
       progress: (message) => stream.write(message),
     });
   } catch (err) {
-    // An upload cut short leaves unread bytes behind: don't reuse this connection.
-    if (!ctx.req.complete && !res.headersSent) res.setHeader('Connection', 'close');
     // Before the first byte this is still an ordinary HTTP error.
     if (!stream.started) throw err;
     stream.writeError(err);
   }
   stream.end();
+  discardUnreadBody(ctx.req, res);
 }
 
 /**
@@ -119,11 +119,11 @@ async function loadImages(ctx: HttpContext): Promise<void> {
       progress: (message) => stream.write(message),
     });
   } catch (err) {
-    // An upload cut short leaves unread bytes behind: don't reuse this connection.
-    if (!ctx.req.complete && !res.headersSent) res.setHeader('Connection', 'close');
     stream.writeError(err);
   }
   stream.end();
+  // A load that failed midway leaves the rest of the upload unread.
+  discardUnreadBody(ctx.req, res);
 }
 
 /** `GET /images/get?names=…` and `GET /images/{name}/get`: the images as a tar, streamed. */

@@ -14,7 +14,8 @@
  */
 import { lstat } from 'node:fs/promises';
 import { basename, dirname, relative } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { borrow } from '../archive/borrowed-stream.js';
 import { packDirectory } from '../archive/pack.js';
 import type { Logger } from '../drivers/descriptor.js';
 import type { ExecDriver } from '../drivers/exec-driver.js';
@@ -114,30 +115,6 @@ function releaseAfter(source: Readable, release: () => Promise<void>): Readable 
     if (!source.readableEnded && !out.destroyed) out.destroy(new Error('the archive ended early'));
   });
   return out;
-}
-
-/**
- * A stream fed from `source` that can be abandoned without destroying `source`: when an upload
- * fails, the caller (the API) still has the request and can answer before closing the
- * connection. Errors of `source` reach the consumer while it reads, and are swallowed after.
- */
-function borrow(source: Readable): { input: Readable; giveBack(): void } {
-  const input = new PassThrough();
-  // An error before the consumer reads stays on `input` (its reads reject), never unhandled.
-  input.on('error', () => {});
-  const forward = (err: Error) => input.destroy(err);
-  source.on('error', forward);
-  source.pipe(input);
-  return {
-    input,
-    giveBack() {
-      source.unpipe(input);
-      source.off('error', forward);
-      source.on('error', () => {});
-      source.pause();
-      input.destroy();
-    },
-  };
 }
 
 /** Docker's network files, bind-mounted into running containers from the container's directory. */

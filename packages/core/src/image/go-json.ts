@@ -31,6 +31,8 @@ function encode(value: Exclude<GoValue, undefined>): string {
     return String(value);
   }
   if (typeof value === 'boolean' || value === null) return String(value);
+  // Objects parsed from JSON (ExposedPorts' and Volumes' empty structs) are Go maps.
+  if (!Array.isArray(value)) return goMap(value as unknown as Record<string, GoValue>).text;
   return `[${value.map((v) => (v === undefined ? 'null' : encode(v))).join(',')}]`;
 }
 

@@ -3,7 +3,8 @@
  * image whose config comes from the Dockerfile `changes`. Everything the request says is checked
  * before a byte is stored; a failure after that removes what was made.
  */
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { borrow } from '../archive/borrowed-stream.js';
 import { decompressStream } from '../archive/index.js';
 import { invalidArgument, TsdockerError } from '../errors.js';
 import type { ProgressSink } from '../services.js';
@@ -40,28 +41,6 @@ const optionalString = (value: unknown, name: string): string | undefined => {
   if (typeof value !== 'string') throw invalidArgument(`${name} must be a string`);
   return value;
 };
-
-/**
- * A stream fed from `source` that can be abandoned without destroying `source`: on failure the
- * caller (the API) still owns the request body and can answer before closing the connection.
- */
-export function borrow(source: Readable): { input: Readable; giveBack(): void } {
-  const input = new PassThrough();
-  // Stays attached: a later error on the source must not go unhandled.
-  source.on('error', (err) => input.destroy(err));
-  // Nor on `input`: a client hanging up before the consumer reads (or after it gave up) would
-  // otherwise be an unhandled 'error' that kills the daemon. A consumer still sees the error,
-  // because iterating or piping a destroyed stream reports it.
-  input.on('error', () => {});
-  source.pipe(input);
-  return {
-    input,
-    giveBack() {
-      source.unpipe(input);
-      source.pause();
-    },
-  };
-}
 
 export async function importImage(ctx: ImportContext, params: ImportParams): Promise<{ id: Digest }> {
   // Everything from the request is validated before anything is written.

@@ -8,6 +8,7 @@
  */
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { borrow } from '../archive/borrowed-stream.js';
 import type { Logger } from '../drivers/descriptor.js';
 import type { Change, DiffGraphDriver } from '../drivers/graph-driver.js';
 import { internal, invalidArgument, notFound, unavailable } from '../errors.js';
@@ -17,7 +18,7 @@ import { type Digest, isSha256Digest } from './digest.js';
 import type { ImageConfig } from './image-config.js';
 import { type DeleteRecord, deleteImage, type ImageUser } from './image-delete.js';
 import { matchesImage, matchingReferences, parseImageListFilters } from './image-filters.js';
-import { borrow, importImage } from './image-import.js';
+import { importImage } from './image-import.js';
 import { loadImages } from './image-load.js';
 import { saveImages } from './image-save.js';
 import type { ImageEntry } from './image-store.js';
