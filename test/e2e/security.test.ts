@@ -183,6 +183,27 @@ describe('--privileged', () => {
   });
 });
 
+describe('exec --privileged and docker info', () => {
+  it('exec --privileged gets every capability; the container keeps its seccomp filter', () => {
+    const id = ok(d.docker(['run', '-d', 'secbox', 'sleep', '60'])).trim();
+    try {
+      const plain = status(ok(d.docker(['exec', id, 'cat', '/proc/self/status'])));
+      expect(plain.CapEff).toBe(DEFAULT_MASK);
+      const priv = status(ok(d.docker(['exec', '--privileged', id, 'cat', '/proc/self/status'])));
+      expect(priv.CapEff).toBe(ownBoundingMask());
+      expect(priv.Seccomp).toBe('2');
+    } finally {
+      d.docker(['rm', '-f', id]);
+    }
+  });
+
+  it('docker info lists the built-in seccomp profile', () => {
+    expect(ok(d.docker(['info', '--format', '{{json .SecurityOptions}}']))).toContain(
+      'name=seccomp,profile=builtin',
+    );
+  });
+});
+
 describe('capabilities', () => {
   it('--cap-drop ALL --cap-add NET_RAW keeps exactly NET_RAW', () => {
     const s = status(run(['--cap-drop', 'ALL', '--cap-add', 'NET_RAW'], ['cat', '/proc/self/status']));

@@ -10,6 +10,7 @@ import { StdioHub } from '../container/stdio-hub.js';
 import { resolveUser } from '../container/user.js';
 import type { ExecDriver } from '../drivers/exec-driver.js';
 import { conflict, notFound, TsdockerError } from '../errors.js';
+import { capabilitiesFor } from '../security/container-security.js';
 import type { Attachment, ExecService, ExecStartOptions } from '../services.js';
 import { generateId } from '../store/index.js';
 import { type ExecCreateBody, parseExecCreate } from './exec-config.js';
@@ -107,6 +108,8 @@ export class Execs implements ExecService {
         terminal: tty,
         openStdin: c.AttachStdin === true && !opts.detach,
         ...(consoleSize ? { consoleSize } : {}),
+        // moby's exec --privileged: every capability (that the daemon holds); seccomp stays.
+        ...(c.Privileged === true ? { capabilities: capabilitiesFor({ Privileged: true }) } : {}),
       });
       exec.running = true;
       exec.pid = handle.pid;

@@ -135,7 +135,8 @@ export class System implements SystemService {
       ContainerdCommit: { ID: '' },
       RuncCommit: { ID: '' },
       InitCommit: { ID: '' },
-      SecurityOptions: ['name=cgroupns'],
+      // The default seccomp profile is built in (security/seccomp-profile.ts), as dockerd's.
+      SecurityOptions: ['name=seccomp,profile=builtin', 'name=cgroupns'],
       Warnings: [],
     };
   }
