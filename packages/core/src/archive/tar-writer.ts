@@ -95,7 +95,8 @@ export class LayerTarWriter {
   }
 }
 
-function drained(sink: ReturnType<Pack['entry']>): Promise<void> {
+/** Waits until a tar entry's sink takes more data; rejects if the tar fails or closes first. */
+export function drained(sink: ReturnType<Pack['entry']>): Promise<void> {
   return new Promise((resolve, reject) => {
     const cleanup = () => {
       sink.off('drain', onDrain);
@@ -112,7 +113,7 @@ function drained(sink: ReturnType<Pack['entry']>): Promise<void> {
     };
     const onClose = () => {
       cleanup();
-      reject(new Error('tar stream closed while writing an entry'));
+      reject(new Error('the tar stream closed while an entry was written'));
     };
     sink.on('drain', onDrain);
     sink.on('error', onError);

@@ -6,6 +6,7 @@
 import { Readable } from 'node:stream';
 import type { Header, Pack } from 'tar-stream';
 import { extract as tarExtract, pack as tarPack } from 'tar-stream';
+import { drained } from '../archive/tar-writer.js';
 
 /** A header as written (tar-stream fills in what is left out); PAX records as strings. */
 export type EntryHeader = Partial<Omit<Header, 'pax'>> &
@@ -89,29 +90,4 @@ async function addEntry(pack: Pack, header: EntryHeader, body: EntryBody | null)
   }
   sink.end(null);
   await done;
-}
-
-function drained(sink: ReturnType<Pack['entry']>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const cleanup = () => {
-      sink.off('drain', onDrain);
-      sink.off('error', onError);
-      sink.off('close', onClose);
-    };
-    const onDrain = () => {
-      cleanup();
-      resolve();
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
-    const onClose = () => {
-      cleanup();
-      reject(new Error('tar stream closed while writing an entry'));
-    };
-    sink.on('drain', onDrain);
-    sink.on('error', onError);
-    sink.on('close', onClose);
-  });
 }

@@ -20,6 +20,7 @@ import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { Header, Pack } from 'tar-stream';
 import { pack as tarPack } from 'tar-stream';
+import { drained } from '../archive/tar-writer.js';
 import type { Logger } from '../drivers/descriptor.js';
 import { internal, invalidArgument, notFound } from '../errors.js';
 import {
@@ -348,29 +349,4 @@ async function writeLayer(
   } finally {
     await fh.close();
   }
-}
-
-function drained(sink: EntrySink): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const cleanup = () => {
-      sink.off('drain', onDrain);
-      sink.off('error', onError);
-      sink.off('close', onClose);
-    };
-    const onDrain = () => {
-      cleanup();
-      resolve();
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
-    const onClose = () => {
-      cleanup();
-      reject(new Error('the archive closed while a layer was written'));
-    };
-    sink.on('drain', onDrain);
-    sink.on('error', onError);
-    sink.on('close', onClose);
-  });
 }
