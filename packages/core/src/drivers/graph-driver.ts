@@ -48,7 +48,11 @@ export interface GraphDriver {
   diff?(id: string, parent: string | null): Promise<Readable>;
   /** Optional: the list of changes of `id` relative to `parent`. */
   changes?(id: string, parent: string | null): Promise<Change[]>;
-  /** Optional: extracts a layer tar (with whiteouts) into `id`; returns the bytes written. */
+  /**
+   * Optional: extracts a layer tar (with whiteouts) into `id`; returns the layer's size, which
+   * `docker history` shows: the tar's regular-file bytes (the naive diff), or the layer
+   * directory's size (symlinks counted, hardlinks once: moby's overlay2 native diff).
+   */
   applyDiff?(id: string, parent: string | null, diff: Readable): Promise<number>;
   /** Optional: size in bytes of what `id` changed relative to `parent`. */
   diffSize?(id: string, parent: string | null): Promise<number>;
