@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, readdirSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBusyboxTar } from '../helpers/busybox-image.js';
@@ -307,6 +307,30 @@ describe('2. published ports', () => {
       `http://${d.network.net16}.0.1:${port}`,
     ]);
     expect(ok(viaGateway)).toBe('hello-rnd\n');
+  });
+
+  it('-p <host range>:8080 takes the first free port of the range', async () => {
+    // Hold the range's first port so the publication has to move on to the next one.
+    const holder = createServer();
+    await new Promise<void>((resolve, reject) => {
+      holder.once('error', reject);
+      holder.listen({ host: '127.0.0.1', port: 0 }, () => resolve());
+    });
+    const first = (holder.address() as AddressInfo).port;
+    try {
+      const range = `127.0.0.1:${first}-${first + 5}:8080`;
+      ok(
+        d.docker(['run', '-d', '--name', 'ranged', '-p', range, 'busybox', 'sh', '-c', HTTPD('hello-range')]),
+      );
+      const out = ok(d.docker(['port', 'ranged', '8080'])).trim();
+      const port = Number(/^127\.0\.0\.1:(\d+)$/.exec(out)?.[1]);
+      expect(port).toBeGreaterThan(first);
+      expect(port).toBeLessThanOrEqual(first + 5);
+      expect(await httpGetEventually(port)).toBe('hello-range\n');
+    } finally {
+      d.docker(['rm', '-f', 'ranged']);
+      holder.close();
+    }
   });
 
   it('-P publishes every exposed port', async () => {

@@ -23,7 +23,7 @@ import {
 } from '@tsdocker/core';
 import { Firewall, networkRules, portRules, type Rule } from './firewall.js';
 import type { BridgeOptions } from './options.js';
-import { type PortProxy, startProxy } from './port-proxy.js';
+import { PortInUseError, type PortProxy, startProxy } from './port-proxy.js';
 import { CommandError, ip, isGone, run } from './run.js';
 
 const BRIDGE_NAME_OPTION = 'com.docker.network.bridge.name';
@@ -183,16 +183,10 @@ export class BridgeDriver implements NetworkDriver {
     const mappings: PortMapping[] = [];
     try {
       for (const b of bindings) {
-        const proxy = await startProxy({
-          protocol: b.protocol,
-          hostIp: b.hostIp,
-          hostPort: b.hostPort,
-          containerIp,
-          containerPort: b.containerPort,
-          relay: this.opts.userlandProxy || b.hostIp.startsWith('127.'),
-        });
+        const proxy = await this.holdHostPort(b, containerIp);
         ep.proxies.push(proxy);
-        const mapping: PortMapping = { ...b, hostPort: proxy.port, containerIp };
+        const { hostPortEnd: _range, ...binding } = b;
+        const mapping: PortMapping = { ...binding, hostPort: proxy.port, containerIp };
         if (this.firewall) {
           const rules = portRules(this.firewall, net.bridge, mapping, this.opts.userlandProxy);
           await this.firewall.add(rules);
@@ -208,6 +202,25 @@ export class BridgeDriver implements NetworkDriver {
       );
     }
     return mappings;
+  }
+
+  /** The host port's proxy; a range takes its first port nobody holds, as Docker does. */
+  private async holdHostPort(b: PortBindingRequest, containerIp: string): Promise<PortProxy> {
+    const last = b.hostPort === 0 ? 0 : Math.max(b.hostPort, b.hostPortEnd ?? b.hostPort);
+    for (let port = b.hostPort; ; port++) {
+      try {
+        return await startProxy({
+          protocol: b.protocol,
+          hostIp: b.hostIp,
+          hostPort: port,
+          containerIp,
+          containerPort: b.containerPort,
+          relay: this.opts.userlandProxy || b.hostIp.startsWith('127.'),
+        });
+      } catch (err) {
+        if (!(err instanceof PortInUseError) || port >= last) throw err;
+      }
+    }
   }
 
   async unpublishPorts(_networkId: string, endpointId: string): Promise<void> {

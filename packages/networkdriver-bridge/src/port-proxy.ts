@@ -26,9 +26,14 @@ export interface PortProxy {
   close(): Promise<void>;
 }
 
+/** A host port someone else holds (a range then tries its next port). */
+export class PortInUseError extends Error {}
+
 function listenError(target: ProxyTarget, err: NodeJS.ErrnoException): Error {
   if (err.code === 'EADDRINUSE')
-    return new Error(`Bind for ${target.hostIp}:${target.hostPort} failed: port is already allocated`);
+    return new PortInUseError(
+      `Bind for ${target.hostIp}:${target.hostPort} failed: port is already allocated`,
+    );
   if (err.code === 'EADDRNOTAVAIL')
     return new Error(`Bind for ${target.hostIp}:${target.hostPort} failed: cannot assign requested address`);
   return new Error(`Bind for ${target.hostIp}:${target.hostPort} failed: ${err.message}`);

@@ -76,6 +76,8 @@ export interface PortBindingRequest {
   /** Host address to bind, `0.0.0.0` for all IPv4 addresses. */
   hostIp: string;
   hostPort: number;
+  /** With `hostPort`, a range (`-p 8000-8010:80`): the first free port from hostPort to this. */
+  hostPortEnd?: number;
 }
 
 /** A publication as made: always a concrete host port. */

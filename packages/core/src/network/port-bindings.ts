@@ -23,13 +23,15 @@ export function parsePortKey(key: string): { port: number; protocol: PortProtoco
   return { port, protocol: protocol as PortProtocol };
 }
 
-function parseHostPort(text: string, key: string): number {
-  if (text === '') return 0;
-  // A range (`8000-8010`) publishes on its first free port in Docker; tsdocker takes the start.
+/** A binding's HostPort: empty (any free port), a port, or a range (its first free port). */
+function parseHostPort(text: string, key: string): { hostPort: number; hostPortEnd?: number } {
+  if (text === '') return { hostPort: 0 };
   const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(text);
-  const port = m ? Number(m[1]) : Number.NaN;
-  if (!m || port < 1 || port > 65535) throw invalidArgument(`invalid hostPort: ${text} (for ${key})`);
-  return port;
+  const start = m ? Number(m[1]) : Number.NaN;
+  const end = m?.[2] === undefined ? start : Number(m[2]);
+  if (!m || start < 1 || end > 65535 || end < start)
+    throw invalidArgument(`invalid hostPort: ${text} (for ${key})`);
+  return end === start ? { hostPort: start } : { hostPort: start, hostPortEnd: end };
 }
 
 /** Checks the bindings at create time (so `run` fails before anything is made). */
@@ -66,7 +68,7 @@ export function publicationsFor(opts: {
         protocol,
         containerPort: port,
         hostIp: b.HostIp || '0.0.0.0',
-        hostPort: parseHostPort(b.HostPort ?? '', key),
+        ...parseHostPort(b.HostPort ?? '', key),
       });
     }
   }

@@ -43,6 +43,18 @@ describe('port bindings', () => {
     ]);
   });
 
+  it('turns a host port range into its bounds, and refuses a backwards one', () => {
+    const [pub] = publicationsFor({
+      portBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '18000-18010' }] },
+      exposedPorts: {},
+      publishAll: false,
+    });
+    expect(pub).toMatchObject({ hostPort: 18000, hostPortEnd: 18010 });
+    expect(() => validatePortBindings({ '80/tcp': [{ HostIp: '', HostPort: '9000-8000' }] })).toThrow(
+      'invalid hostPort: 9000-8000 (for 80/tcp)',
+    );
+  });
+
   it("reports Docker's Ports map and the ps summary", () => {
     const map = portMapFrom({ '8080/tcp': {}, '9000/tcp': {} }, [
       { protocol: 'tcp', containerPort: 8080, hostIp: '127.0.0.1', hostPort: 18080, containerIp: '10.0.0.2' },
