@@ -32,7 +32,6 @@ async function importImage(tag: string, change: (root: string) => void = () => {
   const root = mkdtempSync(join(tmpdir(), 'tsd-secimg-'));
   try {
     await makeBusyboxRootfs(root);
-    chmodSync(root, 0o755); // the image's "/" (mkdtemp made it 0700: no non-root user could enter it)
     copyFileSync(join(work, 'probe'), join(root, 'probe'));
     chmodSync(join(root, 'probe'), 0o755);
     copyFileSync(join(work, 'probe'), join(root, 'probe-suid'));

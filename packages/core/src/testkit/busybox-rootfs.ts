@@ -69,6 +69,8 @@ export async function makeBusyboxRootfs(dir: string): Promise<void> {
     'run',
   ])
     await mkdir(join(dir, d), { recursive: true });
+  // `dir` may come from mkdtemp (0700): an image's "/" must let every user of it through.
+  await chmod(dir, 0o755);
   await chmod(join(dir, 'tmp'), 0o1777);
   await chmod(join(dir, 'root'), 0o700);
 
