@@ -128,6 +128,23 @@ for (const driver of DRIVERS) {
         ok(['rm', 'pristine']);
       });
 
+      it('docker ps -s and inspect --size report what the container wrote, and that plus its image', () => {
+        ok(['run', '--name', 'sized', 'busybox', 'sh', '-c', 'head -c 100000 /dev/zero > /blob']);
+        try {
+          const [rw, rootFs] = ok(['inspect', '--size', '-f', '{{.SizeRw}} {{.SizeRootFs}}', 'sized'])
+            .trim()
+            .split(' ')
+            .map(Number);
+          expect(rw).toBeGreaterThanOrEqual(100_000);
+          expect(rw).toBeLessThan(110_000);
+          expect(rootFs).toBeGreaterThan(rw! + 1_000_000); // busybox itself is ~2 MB
+          const size = ok(['ps', '-a', '-s', '--filter', 'name=sized', '--format', '{{.Size}}']).trim();
+          expect(size).toMatch(/^\d+(\.\d+)?kB \(virtual \d+(\.\d+)?MB\)$/);
+        } finally {
+          ok(['rm', 'sized']);
+        }
+      });
+
       it('docker commit stores the diff as a layer; a container of the image sees it', () => {
         const id = ok([
           'commit',

@@ -50,6 +50,8 @@ export interface ImageAccess {
   mountRWLayer(containerId: string): Promise<string>;
   unmountRWLayer(containerId: string): Promise<void>;
   removeRWLayer(containerId: string): Promise<void>;
+  /** `SizeRw` / `SizeRootFs` (optional: without it both are reported as 0). */
+  rwLayerSize?(containerId: string): Promise<{ sizeRw: number; sizeRootFs: number }>;
 }
 
 export interface ContainerServiceDeps {
@@ -211,8 +213,22 @@ export class Containers implements ContainerService {
   async inspect(ref: string, opts?: { size?: boolean }): Promise<Record<string, unknown>> {
     const entry = this.store.get(ref);
     const view = inspectView(entry, { name: this.deps.graphDriverName, data: null });
-    if (opts?.size) Object.assign(view, { SizeRw: 0, SizeRootFs: 0 });
+    if (opts?.size) Object.assign(view, await this.sizes(entry.id));
     return view;
+  }
+
+  /** `docker ps -s` / `inspect --size`: what the container wrote, and that plus its image. */
+  private async sizes(containerId: string): Promise<{ SizeRw: number; SizeRootFs: number }> {
+    const measure = this.deps.images.rwLayerSize;
+    if (!measure) return { SizeRw: 0, SizeRootFs: 0 };
+    try {
+      const { sizeRw, sizeRootFs } = await measure.call(this.deps.images, containerId);
+      return { SizeRw: sizeRw, SizeRootFs: sizeRootFs };
+    } catch (err) {
+      // A container being removed meanwhile has no layer left to measure (moby logs and goes on).
+      this.deps.logger.debug('container size unavailable', { id: containerId, error: String(err) });
+      return { SizeRw: 0, SizeRootFs: 0 };
+    }
   }
 
   async list(opts: {
@@ -229,11 +245,13 @@ export class Containers implements ContainerService {
       .sort((a, b) => Date.parse(b.record.Created) - Date.parse(a.record.Created));
     entries = matchContainerFilters(entries, opts.filters, this.store);
     if (opts.limit !== undefined && opts.limit > 0) entries = entries.slice(0, opts.limit);
-    return entries.map((e) => {
-      const view = summaryView(e, now);
-      if (opts.size) Object.assign(view, { SizeRw: 0, SizeRootFs: 0 });
-      return view;
-    });
+    return Promise.all(
+      entries.map(async (e) => {
+        const view = summaryView(e, now);
+        if (opts.size) Object.assign(view, await this.sizes(e.id));
+        return view;
+      }),
+    );
   }
 
   // ---- start / exit ------------------------------------------------------------------------

@@ -275,7 +275,6 @@ export async function saveImages(ctx: SaveContext, params: SaveParams): Promise<
 }
 
 type EntryHeader = Partial<Header> & Pick<Header, 'name'>;
-type EntrySink = ReturnType<Pack['entry']>;
 
 /** Writes the entries; rejects when the reader goes away (the pack is destroyed) or a layer is bad. */
 async function writeArchive(out: Pack, blobs: Blob[], documents: Array<[string, Buffer]>): Promise<void> {
