@@ -129,18 +129,21 @@ export interface ExecService {
 export type ProgressMessage = Record<string, unknown>;
 export type ProgressSink = (msg: ProgressMessage) => void;
 
+/** What `docker import` sends (`POST /images/create?fromSrc=-`). */
+export interface ImageImportParams {
+  source: Readable;
+  /** `repo` may carry the tag (`myimp:1`), as the CLI sends it. */
+  repo?: string;
+  tag?: string;
+  changes: string[];
+  message?: string;
+  platform?: string;
+  progress?: ProgressSink;
+}
+
 export interface ImageService {
   /** `POST /images/create?fromSrc=-`: imports a rootfs tar (plain or gzip) as a one-layer image. */
-  import(params: {
-    source: Readable;
-    /** `repo` may carry the tag (`myimp:1`), as the CLI sends it. */
-    repo?: string;
-    tag?: string;
-    changes: string[];
-    message?: string;
-    platform?: string;
-    progress?: ProgressSink;
-  }): Promise<{ id: string }>;
+  import(params: ImageImportParams): Promise<{ id: string }>;
   list(opts: { all: boolean; filters: Filters; digests?: boolean }): Promise<Record<string, unknown>[]>;
   inspect(ref: string): Promise<Record<string, unknown>>;
   history(ref: string): Promise<Record<string, unknown>[]>;

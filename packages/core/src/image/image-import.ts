@@ -3,11 +3,10 @@
  * image whose config comes from the Dockerfile `changes`. Everything the request says is checked
  * before a byte is stored; a failure after that removes what was made.
  */
-import type { Readable } from 'node:stream';
 import { borrow } from '../archive/borrowed-stream.js';
 import { decompressStream } from '../archive/index.js';
 import { invalidArgument, TsdockerError } from '../errors.js';
-import type { ProgressSink } from '../services.js';
+import type { ImageImportParams } from '../services.js';
 import { applyChanges } from './change-commands.js';
 import type { Digest } from './digest.js';
 import { emptyContainerConfig, encodeImageConfig } from './image-config.js';
@@ -16,16 +15,6 @@ import type { LayerStore } from './layer-store.js';
 import { hostPlatform, parsePlatform } from './platform.js';
 import { familiarName, type NamedReference, repoTagReference } from './reference.js';
 import { nowRfc3339Nano } from './timestamps.js';
-
-export interface ImportParams {
-  source: Readable;
-  repo?: string;
-  tag?: string;
-  changes: string[];
-  message?: string;
-  platform?: string;
-  progress?: ProgressSink;
-}
 
 export interface ImportContext {
   layers: LayerStore;
@@ -42,7 +31,7 @@ const optionalString = (value: unknown, name: string): string | undefined => {
   return value;
 };
 
-export async function importImage(ctx: ImportContext, params: ImportParams): Promise<{ id: Digest }> {
+export async function importImage(ctx: ImportContext, params: ImageImportParams): Promise<{ id: Digest }> {
   // Everything from the request is validated before anything is written.
   const repo = optionalString(params.repo, 'repo') ?? '';
   const tag = optionalString(params.tag, 'tag');

@@ -12,7 +12,7 @@ import { borrow } from '../archive/borrowed-stream.js';
 import type { Logger } from '../drivers/descriptor.js';
 import type { Change, DiffGraphDriver } from '../drivers/graph-driver.js';
 import { internal, invalidArgument, notFound, unavailable } from '../errors.js';
-import type { Filters, ImageService, ProgressSink } from '../services.js';
+import type { Filters, ImageImportParams, ImageService, ProgressSink } from '../services.js';
 import { Mutex } from '../store/mutex.js';
 import { type Digest, isSha256Digest } from './digest.js';
 import type { ImageConfig } from './image-config.js';
@@ -176,15 +176,7 @@ export class GraphImageService implements ImageService {
   // ImageService
   // -------------------------------------------------------------------------------------------
 
-  async import(params: {
-    source: Readable;
-    repo?: string;
-    tag?: string;
-    changes: string[];
-    message?: string;
-    platform?: string;
-    progress?: ProgressSink;
-  }): Promise<{ id: string }> {
+  async import(params: ImageImportParams): Promise<{ id: string }> {
     this.#ready();
     return importImage(
       {
