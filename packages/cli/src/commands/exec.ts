@@ -9,7 +9,7 @@ import type { CommandContext } from '../context.js';
 import { resolveEnvFlag } from '../options/env.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../streams/detach-keys.js';
 import { pumpHijackedStreams } from '../streams/hijacked-streams.js';
-import { isTerminal, monitorTtySize, terminalSize } from '../streams/tty.js';
+import { isTerminal, terminalSize, withTtySizeSync } from '../streams/tty.js';
 import { collect } from './options.js';
 
 interface ExecOptions {
@@ -112,18 +112,12 @@ async function execInContainer(
     stderr: tty ? io.stdout : io.stderr,
     detachKeys,
   });
-  const stopResize =
-    tty && isTerminal(io.stdout)
-      ? monitorTtySize(io.stdout, io.stderr, (rows, cols) =>
-          client.call('POST', `/exec/${execId}/resize`, { query: { h: rows, w: cols } }),
-        )
-      : undefined;
-  let outcome: Awaited<typeof streams>;
-  try {
-    outcome = await streams;
-  } finally {
-    stopResize?.();
-  }
+  const outcome = await withTtySizeSync(streams, {
+    tty,
+    stdout: io.stdout,
+    stderr: io.stderr,
+    resize: (rows, cols) => client.call('POST', `/exec/${execId}/resize`, { query: { h: rows, w: cols } }),
+  });
   if (outcome === 'detached') return;
 
   const inspect = await client.json<{ ExitCode?: number | null }>('GET', `/exec/${execId}/json`);

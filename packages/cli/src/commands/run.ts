@@ -29,7 +29,7 @@ import { familiarStringWithDefaultTag } from '../reference.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../streams/detach-keys.js';
 import { pumpHijackedStreams } from '../streams/hijacked-streams.js';
 import { proxySignals } from '../streams/signal-proxy.js';
-import { isTerminal, monitorTtySize, terminalSize } from '../streams/tty.js';
+import { isTerminal, terminalSize, withTtySizeSync } from '../streams/tty.js';
 import { collect } from './options.js';
 
 interface RunOptions extends RunFlags {
@@ -169,16 +169,12 @@ export async function runContainer(
     }
     if (!streams) return;
 
-    const stopResize =
-      options.tty && isTerminal(io.stdout)
-        ? monitorTtySize(io.stdout, io.stderr, (rows, cols) => resizeContainer(client, id, rows, cols))
-        : undefined;
-    let outcome: Awaited<typeof streams>;
-    try {
-      outcome = await streams;
-    } finally {
-      stopResize?.();
-    }
+    const outcome = await withTtySizeSync(streams, {
+      tty: options.tty === true,
+      stdout: io.stdout,
+      stderr: io.stderr,
+      resize: (rows, cols) => resizeContainer(client, id, rows, cols),
+    });
     if (outcome === 'detached') return;
 
     const status = await exitCodeFromWait(wait, io.stderr);

@@ -19,7 +19,7 @@ import type { CommandContext } from '../context.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../streams/detach-keys.js';
 import { pumpHijackedStreams } from '../streams/hijacked-streams.js';
 import { proxySignals } from '../streams/signal-proxy.js';
-import { isTerminal, monitorTtySize } from '../streams/tty.js';
+import { isTerminal, withTtySizeSync } from '../streams/tty.js';
 
 interface StartOptions {
   attach?: boolean;
@@ -106,16 +106,12 @@ async function startAttached(ctx: CommandContext, name: string, options: StartOp
       if (info.HostConfig?.AutoRemove) await wait.result.catch(() => {});
       throw err;
     }
-    const stopResize =
-      tty && isTerminal(io.stdout)
-        ? monitorTtySize(io.stdout, io.stderr, (rows, cols) => resizeContainer(client, id, rows, cols))
-        : undefined;
-    let outcome: Awaited<typeof streams>;
-    try {
-      outcome = await streams;
-    } finally {
-      stopResize?.();
-    }
+    const outcome = await withTtySizeSync(streams, {
+      tty,
+      stdout: io.stdout,
+      stderr: io.stderr,
+      resize: (rows, cols) => resizeContainer(client, id, rows, cols),
+    });
     if (outcome === 'detached') return;
     const status = await exitCodeFromWait(wait, io.stderr);
     if (status !== 0) throw new ExitStatus(status);

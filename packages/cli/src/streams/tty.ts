@@ -84,3 +84,20 @@ export function monitorTtySize(stdout: Writable, stderr: Writable, resize: Resiz
     stdout.off('resize', onResize);
   };
 }
+
+/**
+ * Waits for an attached session's streams, keeping the container's (or exec's) TTY the size of
+ * ours meanwhile when both ends are terminals.
+ */
+export async function withTtySizeSync<T>(
+  streams: Promise<T>,
+  opts: { tty: boolean; stdout: Writable; stderr: Writable; resize: ResizeFn },
+): Promise<T> {
+  const stop =
+    opts.tty && isTerminal(opts.stdout) ? monitorTtySize(opts.stdout, opts.stderr, opts.resize) : undefined;
+  try {
+    return await streams;
+  } finally {
+    stop?.();
+  }
+}
