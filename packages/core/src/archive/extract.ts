@@ -19,6 +19,7 @@ import {
   lutimes,
   mkdir,
   open,
+  opendir,
   readdir,
   realpath,
   rm,
@@ -40,6 +41,8 @@ import {
   WHITEOUT_OPAQUE_DIR,
   WHITEOUT_PREFIX,
 } from './whiteouts.js';
+import { writeAll, writeAllv } from './write-all.js';
+import { WriteQueue } from './write-queue.js';
 
 export type LayerEntryType = Header['type'];
 
@@ -82,7 +85,13 @@ export async function extractLayer(
     tar.destroy();
     throw err;
   }
-  const extraction = new LayerExtraction(canonical, opts);
+  let extraction: LayerExtraction;
+  try {
+    extraction = new LayerExtraction(canonical, opts, await isEmptyDirectory(canonical));
+  } catch (err) {
+    tar.destroy();
+    throw err;
+  }
   const source = decompressStream(tar);
   const parser = tarExtract();
   // The iterator must exist before any data flows: tar-stream drops entries nobody listens for.
@@ -100,8 +109,20 @@ export async function extractLayer(
     if (TsdockerError.is(err)) throw err;
     throw invalidArgument(`invalid layer archive: ${(err as Error).message}`, err);
   } finally {
+    // Nothing may still be writing when the caller gets to clean up.
+    await extraction.settle();
     parser.destroy();
     source.destroy();
+  }
+}
+
+/** Whether `dir` has no entries (a fresh layer: nothing in it that this extraction did not make). */
+async function isEmptyDirectory(dir: string): Promise<boolean> {
+  const handle = await opendir(dir);
+  try {
+    return (await handle.read()) === null;
+  } finally {
+    await handle.close().catch(() => {});
   }
 }
 
@@ -134,6 +155,8 @@ interface PendingDirTimes {
 }
 
 const FILE_CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+/** Files up to this size are read whole and written in the background (see write-queue.ts). */
+const QUEUED_FILE_BYTES = 1024 * 1024;
 const DIR_OPEN_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 const isNotFound = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
 
@@ -145,26 +168,39 @@ class LayerExtraction {
   /** Paths written by this layer and their ancestors: an opaque directory keeps these. */
   private readonly unpacked = new Set<string>();
   private readonly pendingDirTimes: PendingDirTimes[] = [];
+  /**
+   * The root was empty when extraction began, so a path exists only if this extraction made it:
+   * one not in `touched` (nor a directory the tree knows) needs no lstat before it is created.
+   */
+  private readonly fresh: boolean;
+  /** Every path this extraction created something at (a superset of what exists). */
+  private readonly touched = new Set<string>();
+  private readonly queue = new WriteQueue();
+  /** Permission bits the process's umask removes from a new file (null: unknown, always chmod). */
+  private readonly umask: number | null;
 
-  constructor(root: string, opts: ExtractLayerOptions) {
+  constructor(root: string, opts: ExtractLayerOptions, fresh: boolean) {
     this.tree = new RootedTree(root);
     this.whiteouts = opts.whiteouts ?? 'apply';
     this.onEntry = opts.onEntry;
+    this.fresh = fresh;
+    this.umask = currentUmask();
   }
 
   async apply(header: Header, body: AsyncIterable<unknown>): Promise<void> {
     const what = `layer entry "${header.name}"`;
     try {
+      this.queue.check();
       const applied = await this.applyEntry(header, body, what);
       if (applied) this.onEntry?.({ name: header.name, type: header.type, size: header.size });
     } catch (err) {
-      if (TsdockerError.is(err)) throw err;
-      throw internal(`${what}: ${(err as Error).message}`, err);
+      throw asExtractionError(err, what);
     }
   }
 
-  /** Sets the deferred directory times, skipping directories a later entry removed or replaced. */
+  /** Waits for queued writes, then sets the deferred directory times. */
   async finish(): Promise<void> {
+    await this.queue.drain();
     try {
       await this.setDirectoryTimes();
     } catch (err) {
@@ -190,9 +226,17 @@ class LayerExtraction {
     }
   }
 
+  /** Waits for queued writes (never throws): on failure, before the caller removes the layer. */
+  settle(): Promise<void> {
+    return this.queue.settle();
+  }
+
   /** Returns false for entries skipped on purpose. */
   private async applyEntry(header: Header, body: AsyncIterable<unknown>, what: string): Promise<boolean> {
     const parts = splitEntryPath(header.name, what);
+    if (await this.tryQueueFile(parts, header, body, what)) return true;
+    // Anything else may touch a path being written: it waits for the queue.
+    await this.queue.drain();
     const first = parts[0];
     // AUFS bookkeeping at the root (`.wh..wh.plnk/…`), skipped as moby does; a root opaque marker is real.
     const isRootOpaque = parts.length === 1 && first === WHITEOUT_OPAQUE_DIR;
@@ -251,6 +295,45 @@ class LayerExtraction {
     return true;
   }
 
+  /**
+   * Writes a small regular file in the background when that cannot change the outcome: a fresh
+   * root, nothing at its path yet, no queued write at its path or above it, and no whiteout
+   * name. Its ancestors are prepared (and checked) here, in archive order.
+   */
+  private async tryQueueFile(
+    parts: string[],
+    header: Header,
+    body: AsyncIterable<unknown>,
+    what: string,
+  ): Promise<boolean> {
+    const size = header.size ?? 0;
+    if (!this.fresh || (header.type !== 'file' && header.type !== 'contiguous-file')) return false;
+    if (size > QUEUED_FILE_BYTES || parts.length === 0) return false;
+    if (parts.some((part) => part.startsWith(WHITEOUT_PREFIX))) return false;
+    for (let depth = 1; depth <= parts.length; depth++) {
+      if (this.queue.has(joinEntryPath(parts.slice(0, depth)))) return false;
+    }
+    const rel = joinEntryPath(parts);
+    if (this.touched.has(rel) || this.tree.isKnownDirectory(parts)) return false;
+    await this.tree.prepareAncestors(parts, what);
+    const meta = this.metadata(header, what);
+    const chunks: Buffer[] = [];
+    for await (const chunk of entryData(body, meta.what)) chunks.push(chunk);
+    this.touched.add(rel);
+    this.recordUnpacked(parts);
+    this.bytes += size;
+    await this.queue.admit(rel, size, async () => {
+      try {
+        await this.createFile(this.tree.path(parts), meta, async (file) => {
+          if (chunks.length > 0) await writeAllv(file, chunks);
+        });
+      } catch (err) {
+        throw asExtractionError(err, what);
+      }
+    });
+    return true;
+  }
+
   /** An entry's metadata; in overlay mode without the xattrs that are overlayfs's own. */
   private metadata(header: Header, what: string): Metadata {
     const meta = metadataOf(header, what);
@@ -273,6 +356,10 @@ class LayerExtraction {
    */
   private async clearPath(parts: readonly string[], keepDirectory: boolean): Promise<boolean> {
     const abs = this.tree.path(parts);
+    const rel = joinEntryPath(parts);
+    const mayExist = !this.fresh || this.touched.has(rel) || this.tree.isKnownDirectory(parts);
+    this.touched.add(rel);
+    if (!mayExist) return false;
     let existing: Awaited<ReturnType<typeof lstat>>;
     try {
       existing = await lstat(abs);
@@ -311,18 +398,35 @@ class LayerExtraction {
     meta: Metadata,
   ): Promise<void> {
     await this.clearPath(parts, false);
-    const abs = this.tree.path(parts);
-    const file = await open(abs, FILE_CREATE_FLAGS, 0o600);
-    try {
+    await this.createFile(this.tree.path(parts), meta, async (file) => {
       for await (const chunk of entryData(body, meta.what)) await writeAll(file, chunk);
+    });
+    this.bytes += size;
+  }
+
+  /**
+   * Creates the regular file `abs` (which must not exist), lets `fill` write its content, then
+   * sets owner, xattrs, mode and times through the handle.
+   */
+  private async createFile(
+    abs: string,
+    meta: Metadata,
+    fill: (file: FileHandle) => Promise<void>,
+  ): Promise<void> {
+    // Created with its final permission bits when the umask keeps them and chown cannot clear
+    // any (it clears setuid/setgid): one chmod less per file.
+    const modeAtCreate =
+      this.umask !== null && (meta.mode & 0o7000) === 0 && (meta.mode & this.umask) === 0 ? meta.mode : null;
+    const file = await open(abs, FILE_CREATE_FLAGS, modeAtCreate ?? 0o600);
+    try {
+      await fill(file);
       await file.chown(meta.uid, meta.gid);
       await setExtendedAttributes(abs, meta.xattrs, meta.what);
-      await file.chmod(meta.mode);
+      if (modeAtCreate === null) await file.chmod(meta.mode);
       await file.utimes(meta.atime, meta.mtime);
     } finally {
       await file.close();
     }
-    this.bytes += size;
   }
 
   private async writeSymlink(parts: string[], target: string, meta: Metadata, what: string): Promise<void> {
@@ -461,11 +565,21 @@ async function* entryData(body: AsyncIterable<unknown>, what: string): AsyncGene
   }
 }
 
-async function writeAll(file: FileHandle, chunk: Buffer): Promise<void> {
-  let offset = 0;
-  while (offset < chunk.length) {
-    const { bytesWritten } = await file.write(chunk, offset, chunk.length - offset);
-    offset += bytesWritten;
+/** Errors of the filesystem become internal ones naming the entry; ours pass unchanged. */
+function asExtractionError(err: unknown, what: string): unknown {
+  if (TsdockerError.is(err)) return err;
+  return internal(`${what}: ${(err as Error).message}`, err);
+}
+
+/**
+ * The process's umask, read without changing it where Node allows (null in a worker thread,
+ * where reading it is not supported).
+ */
+function currentUmask(): number | null {
+  try {
+    return process.umask();
+  } catch {
+    return null;
   }
 }
 

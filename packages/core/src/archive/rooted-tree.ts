@@ -68,6 +68,11 @@ export class RootedTree {
     throw ancestorError(state, what);
   }
 
+  /** Whether `parts` is known to be a real directory (made or checked through this tree). */
+  isKnownDirectory(parts: readonly string[]): boolean {
+    return parts.length === 0 || this.knownDirs.has(joinEntryPath(parts));
+  }
+
   /** Records that `parts` is now a real directory. */
   markDirectory(parts: readonly string[]): void {
     if (parts.length > 0) this.knownDirs.add(joinEntryPath(parts));

@@ -136,6 +136,63 @@ describe('extractLayer', () => {
     expect(await readFile(join(outside, 'target'), 'utf8')).toBe('outside');
   });
 
+  it('into an empty root, keeps archive order while small files are written in the background', async () => {
+    const root = await tempDir();
+    const many = Array.from({ length: 40 }, (_, i) => ({ name: `many/f-${i}`, body: `${i}`, mode: 0o640 }));
+    const { bytes } = await extractLayer(
+      root,
+      await tarStreamOf([
+        ...many,
+        { name: 'twice', body: 'first' },
+        { name: 'twice', body: 'second', mode: 0o600 },
+        { name: 'linked', body: 'shared' },
+        { name: 'link', type: 'link', linkname: 'linked' },
+        { name: 'becomes-dir', body: 'file' },
+        { name: 'becomes-dir/', type: 'directory', mode: 0o750 },
+        { name: 'becomes-dir/inner', body: 'in' },
+        { name: 'gone', body: 'gone' },
+        { name: '.wh.gone', body: '' },
+        { name: 'readonly', body: 'ro', mode: 0o444, mtime: T },
+        { name: 'all-write', body: 'rw', mode: 0o666 },
+        { name: 'setuid', body: 'su', mode: 0o4755, uid: 1000, gid: 1000 },
+      ]),
+    );
+    expect(bytes).toBe(many.reduce((n, e) => n + e.body.length, 0) + 5 + 6 + 6 + 4 + 2 + 4 + 2 + 2 + 2);
+    for (const e of many) expect(await readFile(join(root, e.name), 'utf8')).toBe(e.body);
+    expect((await stat(join(root, 'many/f-0'))).mode & 0o7777).toBe(0o640);
+    expect(await readFile(join(root, 'twice'), 'utf8')).toBe('second');
+    expect((await stat(join(root, 'twice'))).mode & 0o7777).toBe(0o600);
+    expect((await stat(join(root, 'link'))).ino).toBe((await stat(join(root, 'linked'))).ino);
+    expect((await stat(join(root, 'becomes-dir'))).mode & 0o7777).toBe(0o750);
+    expect(await readFile(join(root, 'becomes-dir/inner'), 'utf8')).toBe('in');
+    expect((await readdir(root)).includes('gone')).toBe(false);
+    const ro = await stat(join(root, 'readonly'));
+    expect([ro.mode & 0o7777, ro.mtimeMs]).toEqual([0o444, T.getTime()]);
+    expect((await stat(join(root, 'all-write'))).mode & 0o7777).toBe(0o666);
+    if (process.getuid?.() === 0) {
+      const su = await stat(join(root, 'setuid'));
+      expect([su.mode & 0o7777, su.uid, su.gid]).toEqual([0o4755, 1000, 1000]);
+    }
+  });
+
+  it('into an empty root, refuses an entry below a file still being written, and stops writing', async () => {
+    const root = await tempDir();
+    const err = await extractLayer(
+      root,
+      await tarStreamOf([
+        ...Array.from({ length: 20 }, (_, i) => ({ name: `f-${i}`, body: 'x'.repeat(1000) })),
+        { name: 'f-3/below', body: 'no' },
+        { name: 'after', body: 'never' },
+      ]),
+    ).catch((e: unknown) => e);
+    expect(TsdockerError.is(err, 'invalid-argument')).toBe(true);
+    expect(String((err as Error).message)).toMatch(/f-3/);
+    // Everything queued was finished (or failed) before extractLayer returned.
+    const names = await readdir(root);
+    expect(names).not.toContain('after');
+    for (const name of names) expect((await stat(join(root, name))).size).toBe(1000);
+  });
+
   it('applies whiteouts: .wh.<name> removes it, an opaque dir hides only lower content', async () => {
     const root = await tempDir();
     for (const dir of ['gone-dir/sub', 'keep', 'opaque/lower-dir'])
