@@ -24,6 +24,7 @@ import type { Header } from 'tar-stream';
 import { extract as tarExtract } from 'tar-stream';
 import { decompressStream } from '../archive/compression.js';
 import { splitEntryPath } from '../archive/entry-path.js';
+import { writeAllv } from '../archive/write-all.js';
 import { internal, invalidArgument, TsdockerError } from '../errors.js';
 import { FileTooLargeError, readFileCapped } from '../store/atomic-file.js';
 import { type Digest, digestHex, isHex64, isSha256Digest } from './digest.js';
@@ -46,6 +47,8 @@ type ArchiveNode =
 export const MAX_ARCHIVE_ENTRIES = 100_000;
 /** Spooled entries are written in pieces of about this size. */
 const SPOOL_WRITE_BYTES = 1024 * 1024;
+/** …or of this many chunks (below the kernel's IOV_MAX). */
+const SPOOL_WRITE_CHUNKS = 512;
 /** Linux's MAXSYMLINKS. */
 const MAX_SYMLINK_HOPS = 40;
 const BLOB_PATH = /^blobs\/sha256\/([^/]+)$/;
@@ -64,14 +67,6 @@ function lexicalJoin(base: readonly string[], relative: string): string[] | null
     } else parts.push(part);
   }
   return parts;
-}
-
-async function writeAll(file: FileHandle, chunk: Buffer): Promise<void> {
-  let offset = 0;
-  while (offset < chunk.length) {
-    const { bytesWritten } = await file.write(chunk, offset, chunk.length - offset);
-    offset += bytesWritten;
-  }
 }
 
 export class ArchiveSpool {
@@ -189,11 +184,11 @@ export class ArchiveSpool {
     let pendingBytes = 0;
     const flush = async () => {
       if (pendingBytes === 0) return;
-      const batch = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
+      const batch = pending;
       pending = [];
       pendingBytes = 0;
       try {
-        await writeAll(fh, batch);
+        await writeAllv(fh, batch);
       } catch (err) {
         throw internal(`spooling ${what}: ${(err as Error).message}`, err);
       }
@@ -213,7 +208,7 @@ export class ArchiveSpool {
         size += chunk.length;
         pending.push(chunk);
         pendingBytes += chunk.length;
-        if (pendingBytes >= SPOOL_WRITE_BYTES) await flush();
+        if (pendingBytes >= SPOOL_WRITE_BYTES || pending.length >= SPOOL_WRITE_CHUNKS) await flush();
       }
       await flush();
     } finally {
