@@ -18,6 +18,8 @@ import {
 } from '@tsdocker/core';
 import { readOpaqueDirs } from './opaque-dirs.js';
 
+/** lstat calls `diffDirSize` keeps in flight per directory. */
+const SIZE_BATCH = 32;
 const isNotFound = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
 const childName = (dir: string, name: string) => (dir === '' ? name : `${dir}/${name}`);
 
@@ -60,25 +62,29 @@ async function packChildren(writer: LayerTarWriter, abs: string, rel: string, op
 export async function diffDirSize(diffDir: string): Promise<number> {
   const seen = new Set<bigint>();
   let size = 0;
+  async function measure(path: string): Promise<void> {
+    let st: BigIntStats;
+    try {
+      st = await lstat(path, { bigint: true });
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+    if (st.isDirectory()) {
+      await walk(path);
+      return;
+    }
+    if (st.nlink > 1n) {
+      if (seen.has(st.ino)) return;
+      seen.add(st.ino);
+    }
+    size += Number(st.size);
+  }
   async function walk(abs: string): Promise<void> {
-    for (const name of await readdir(abs)) {
-      const path = join(abs, name);
-      let st: BigIntStats;
-      try {
-        st = await lstat(path, { bigint: true });
-      } catch (err) {
-        if (isNotFound(err)) continue;
-        throw err;
-      }
-      if (st.isDirectory()) {
-        await walk(path);
-        continue;
-      }
-      if (st.nlink > 1n) {
-        if (seen.has(st.ino)) continue;
-        seen.add(st.ino);
-      }
-      size += Number(st.size);
+    const names = await readdir(abs);
+    // A batch of lstats in flight at once: one after another, each waits a thread-pool round trip.
+    for (let i = 0; i < names.length; i += SIZE_BATCH) {
+      await Promise.all(names.slice(i, i + SIZE_BATCH).map((name) => measure(join(abs, name))));
     }
   }
   await walk(await realpath(diffDir));
