@@ -68,16 +68,27 @@ export interface ExtractLayerOptions {
   onEntry?: (entry: ExtractedEntry) => void;
 }
 
+export interface ExtractedLayer {
+  /** Bytes of file content written. */
+  bytes: number;
+  /**
+   * What the written tree weighs as moby's directory.Size counts it (non-directories, a symlink
+   * by its target's length, a multiply-linked file once), when the extraction can tell without
+   * looking: the root was empty and nothing was removed or replaced. Null otherwise.
+   */
+  treeSize: number | null;
+}
+
 /**
  * Extracts `tar` (plain or gzip-compressed) into `root`, which must exist. Returns the number of
- * bytes of file content written. Errors are TsdockerErrors: invalid-argument for a malformed or
+ * bytes of file content written and, when known, the size of the tree. Errors are TsdockerErrors: invalid-argument for a malformed or
  * unsafe archive (naming the entry), not-supported for what this machine cannot do.
  */
 export async function extractLayer(
   root: string,
   tar: Readable,
   opts: ExtractLayerOptions = {},
-): Promise<{ bytes: number }> {
+): Promise<ExtractedLayer> {
   let canonical: string;
   try {
     canonical = await canonicalRoot(root);
@@ -104,7 +115,7 @@ export async function extractLayer(
       next.value.resume(); // drains what was not read, so the parser moves on
     }
     await extraction.finish();
-    return { bytes: extraction.bytes };
+    return { bytes: extraction.bytes, treeSize: extraction.treeSize };
   } catch (err) {
     if (TsdockerError.is(err)) throw err;
     throw invalidArgument(`invalid layer archive: ${(err as Error).message}`, err);
@@ -178,12 +189,15 @@ class LayerExtraction {
   private readonly queue = new WriteQueue();
   /** Permission bits the process's umask removes from a new file (null: unknown, always chmod). */
   private readonly umask: number | null;
+  /** See ExtractedLayer.treeSize; null once something was removed or replaced. */
+  treeSize: number | null;
 
   constructor(root: string, opts: ExtractLayerOptions, fresh: boolean) {
     this.tree = new RootedTree(root);
     this.whiteouts = opts.whiteouts ?? 'apply';
     this.onEntry = opts.onEntry;
     this.fresh = fresh;
+    this.treeSize = fresh ? 0 : null;
     this.umask = currentUmask();
   }
 
@@ -322,6 +336,7 @@ class LayerExtraction {
     this.touched.add(rel);
     this.recordUnpacked(parts);
     this.bytes += size;
+    this.addToTreeSize(size);
     await this.queue.admit(rel, size, async () => {
       try {
         await this.createFile(this.tree.path(parts), meta, async (file) => {
@@ -369,6 +384,7 @@ class LayerExtraction {
     }
     if (keepDirectory && existing.isDirectory()) return true;
     await rm(abs, { recursive: true, force: true });
+    this.treeSize = null;
     this.tree.forget(parts);
     return false;
   }
@@ -402,6 +418,11 @@ class LayerExtraction {
       for await (const chunk of entryData(body, meta.what)) await writeAll(file, chunk);
     });
     this.bytes += size;
+    this.addToTreeSize(size);
+  }
+
+  private addToTreeSize(bytes: number): void {
+    if (this.treeSize !== null) this.treeSize += bytes;
   }
 
   /**
@@ -435,6 +456,7 @@ class LayerExtraction {
     await this.clearPath(parts, false);
     const abs = this.tree.path(parts);
     await symlink(target, abs);
+    this.addToTreeSize(Buffer.byteLength(target));
     await lchown(abs, meta.uid, meta.gid);
     await setExtendedAttributes(abs, meta.xattrs, meta.what);
     await lutimes(abs, meta.atime, meta.mtime);
@@ -487,6 +509,7 @@ class LayerExtraction {
     const targetParts = [...dirParts, name];
     if (!(await this.tree.ancestorsExist(targetParts, what))) return;
     await rm(this.tree.path(targetParts), { recursive: true, force: true });
+    this.treeSize = null;
     this.tree.forget(targetParts);
   }
 
@@ -532,6 +555,7 @@ class LayerExtraction {
         if ((await lstat(child)).isDirectory()) await this.removeLowerContent(childParts);
       } else {
         await rm(child, { recursive: true, force: true });
+        this.treeSize = null;
         this.tree.forget(childParts);
       }
     }

@@ -10,6 +10,7 @@ export {
 export { type Compression, decompressStream, detectCompression } from './compression.js';
 export {
   type ExtractedEntry,
+  type ExtractedLayer,
   type ExtractLayerOptions,
   extractLayer,
   type LayerEntryType,

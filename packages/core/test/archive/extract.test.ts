@@ -175,6 +175,48 @@ describe('extractLayer', () => {
     }
   });
 
+  it('tells the tree size of a fresh extraction, as a walk of the directory measures it', async () => {
+    const root = await tempDir();
+    const { treeSize } = await extractLayer(
+      root,
+      await tarStreamOf([
+        { name: 'd/', type: 'directory' },
+        { name: 'd/file', body: 'hello' },
+        { name: 'd/hard', type: 'link', linkname: 'd/file' },
+        { name: 'd/sym', type: 'symlink', linkname: 'file' },
+        { name: 'd/sym-hard', type: 'link', linkname: 'd/sym' },
+        { name: 'fifo', type: 'fifo' },
+        { name: 'big', body: Buffer.alloc(3000, 1) },
+      ]),
+    );
+    // moby's directory.Size: non-directories by lstat size, each multiply-linked inode once.
+    const seen = new Set<number>();
+    let walked = 0;
+    for (const name of ['d/file', 'd/hard', 'd/sym', 'd/sym-hard', 'fifo', 'big']) {
+      const st = await lstat(join(root, name));
+      if (st.nlink > 1 && seen.has(st.ino)) continue;
+      seen.add(st.ino);
+      walked += st.size;
+    }
+    expect(treeSize).toBe(walked);
+    expect(treeSize).toBe(5 + 4 + 3000);
+  });
+
+  it('does not guess the tree size once something was removed or the root was not empty', async () => {
+    const fresh = await tempDir();
+    const replaced = await extractLayer(
+      fresh,
+      await tarStreamOf([
+        { name: 'f', body: 'one' },
+        { name: 'f', body: 'three' },
+      ]),
+    );
+    expect(replaced.treeSize).toBeNull();
+    const used = await tempDir();
+    await writeFile(join(used, 'lower'), 'x');
+    expect((await extractLayer(used, await tarStreamOf([{ name: 'g', body: 'g' }]))).treeSize).toBeNull();
+  });
+
   it('into an empty root, refuses an entry below a file still being written, and stops writing', async () => {
     const root = await tempDir();
     const err = await extractLayer(
