@@ -1,15 +1,24 @@
 /**
  * Mounting and unmounting overlays, and finding mounts under a directory. Node has no mount(2)
- * binding, so util-linux `mount`/`umount` run through execFile (no shell). `mount` runs with its
- * working directory set where relative lower paths (`l/<link>`) resolve, which is how moby keeps
- * deep chains' options short (its mountFrom re-exec does the same chdir).
+ * binding: the long-lived helper (mount-helper.ts) does the syscalls, and where it is not
+ * installed util-linux `mount`/`umount` run through execFile (no shell). Either way the mount
+ * runs with its working directory set where relative lower paths (`l/<link>`) resolve, which is
+ * how moby keeps deep chains' options short (its mountFrom re-exec does the same chdir).
  */
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { internal } from '@tsdocker/core';
+import { MountHelper, MountSyscallError } from './mount-helper.js';
 
 const run = promisify(execFile);
+
+/** One helper per process, found on first use; null: fall back to util-linux. */
+let helper: Promise<MountHelper | null> | undefined;
+function mountHelper(): Promise<MountHelper | null> {
+  helper ??= MountHelper.find();
+  return helper;
+}
 
 /** The mount(2) data must fit in one page, NUL included. */
 export const PAGE_SIZE = 4096;
@@ -24,8 +33,10 @@ export async function mountOverlay(data: string, target: string, cwd: string): P
     throw internal(`cannot mount layer, mount options too large (${data.length} bytes)`);
   }
   try {
-    // -i: no mount.overlay helper; the kernel gets exactly these options.
-    await run('mount', ['-i', '-t', 'overlay', 'overlay', '-o', data, target], { cwd });
+    const h = await mountHelper();
+    // -i: no mount.overlay helper; the kernel gets exactly these options (as from the helper).
+    if (h) await h.mount(data, target, cwd);
+    else await run('mount', ['-i', '-t', 'overlay', 'overlay', '-o', data, target], { cwd });
   } catch (err) {
     throw internal(`error creating overlay mount to ${target}: ${detail(err)}`, err);
   }
@@ -36,9 +47,14 @@ export async function mountOverlay(data: string, target: string, cwd: string): P
  * leftover process must not keep the daemon from releasing a layer). Not being mounted is fine.
  */
 export async function unmount(target: string, opts: { lazy?: boolean } = {}): Promise<void> {
+  const lazy = opts.lazy === true;
   try {
-    await run('umount', opts.lazy ? ['-l', target] : [target]);
+    const h = await mountHelper();
+    if (h) await h.unmount(target, lazy);
+    else await run('umount', lazy ? ['-l', target] : [target]);
   } catch (err) {
+    // EINVAL: not a mount point; ENOENT: no such path. util-linux says so in words.
+    if (err instanceof MountSyscallError && (err.errno === 22 || err.errno === 2)) return;
     const message = detail(err);
     if (/not mounted|no mount point specified|not found/i.test(message)) return;
     throw internal(`error unmounting ${target}: ${message}`, err);
