@@ -21,6 +21,8 @@ export class ContainerEntry {
   readonly removeWaiters = new Set<(r: WaitResult) => void>();
   readonly execIds = new Set<string>();
   removed = false;
+  /** What each state file last received, by path: an unchanged file is not written again. */
+  readonly saved = new Map<string, string>();
   /** State writes run one after another, each saving the state as it is when it runs. */
   private saving: Promise<void> = Promise.resolve();
 

@@ -26,7 +26,7 @@ import type {
   WaitCondition,
   WaitResult,
 } from '../services.js';
-import { generateId, readJsonFile, writeJsonAtomic } from '../store/index.js';
+import { generateId, readJsonFile, writeFileAtomic } from '../store/index.js';
 import { type ContainerRecord, initialState, markExited, markRunning } from './container.js';
 import { ContainerEntry } from './container-entry.js';
 import { matchContainerFilters } from './container-filters.js';
@@ -92,8 +92,17 @@ export class Containers implements ContainerService {
   private persist(entry: ContainerEntry): Promise<void> {
     return entry.save(async () => {
       if (entry.removed) return;
-      await writeJsonAtomic(join(entry.dir, 'config.v2.json'), entry.record, 0o600);
-      await writeJsonAtomic(join(entry.dir, 'hostconfig.json'), entry.hostConfig, 0o600);
+      // A state change rarely touches the host config: skipping an identical file saves its fsyncs.
+      for (const [file, value] of [
+        ['config.v2.json', entry.record],
+        ['hostconfig.json', entry.hostConfig],
+      ] as const) {
+        const path = join(entry.dir, file);
+        const json = JSON.stringify(value);
+        if (entry.saved.get(path) === json) continue;
+        await writeFileAtomic(path, json, 0o600);
+        entry.saved.set(path, json);
+      }
     });
   }
 

@@ -117,7 +117,11 @@ export async function writeNetworkFiles(
     resolvConf: string;
   },
 ): Promise<void> {
-  await writeFileAtomic(paths.hostname, `${content.hostname}\n`, 0o644);
-  await writeFileAtomic(paths.hosts, content.hosts, 0o644);
-  await writeFileAtomic(paths.resolvConf, content.resolvConf, 0o644);
+  // Rewritten at every start, so never worth an fsync (moby does not sync them either).
+  const notDurable = { durable: false };
+  await Promise.all([
+    writeFileAtomic(paths.hostname, `${content.hostname}\n`, 0o644, notDurable),
+    writeFileAtomic(paths.hosts, content.hosts, 0o644, notDurable),
+    writeFileAtomic(paths.resolvConf, content.resolvConf, 0o644, notDurable),
+  ]);
 }

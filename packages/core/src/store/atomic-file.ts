@@ -42,8 +42,23 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+export interface AtomicWriteOptions {
+  /**
+   * fsync the file before the rename and the directory after it (default true). Files rebuilt
+   * from scratch on every use (a container's /etc/hosts, made at each start) pass false: they
+   * stay atomic for readers, and a power cut that tears one only costs a rewrite, not state.
+   */
+  durable?: boolean;
+}
+
 /** Writes `data` to `path` atomically with permission bits `mode` (default 0644). */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  mode = 0o644,
+  opts: AtomicWriteOptions = {},
+): Promise<void> {
+  const durable = opts.durable ?? true;
   const tmp = tempPathFor(path);
   const fh = await open(tmp, 'wx', mode);
   try {
@@ -51,7 +66,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
       await fh.writeFile(data);
       // open()'s mode is filtered by the umask; state files need exactly `mode`.
       await fh.chmod(mode);
-      await fh.sync();
+      if (durable) await fh.sync();
     } finally {
       await fh.close();
     }
@@ -60,12 +75,17 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     await unlink(tmp).catch(() => {});
     throw err;
   }
-  await fsyncDir(dirname(path));
+  if (durable) await fsyncDir(dirname(path));
 }
 
 /** `writeFileAtomic` of `JSON.stringify(value)`. */
-export async function writeJsonAtomic(path: string, value: unknown, mode = 0o644): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(value), mode);
+export async function writeJsonAtomic(
+  path: string,
+  value: unknown,
+  mode = 0o644,
+  opts: AtomicWriteOptions = {},
+): Promise<void> {
+  await writeFileAtomic(path, JSON.stringify(value), mode, opts);
 }
 
 /** Raised when a state file is larger than the reader allows; never parsed. */

@@ -1,4 +1,5 @@
 export {
+  type AtomicWriteOptions,
   DEFAULT_MAX_STATE_FILE_BYTES,
   FileTooLargeError,
   fsyncDir,
