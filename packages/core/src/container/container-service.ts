@@ -92,17 +92,21 @@ export class Containers implements ContainerService {
   private persist(entry: ContainerEntry): Promise<void> {
     return entry.save(async () => {
       if (entry.removed) return;
-      // A state change rarely touches the host config: skipping an identical file saves its fsyncs.
-      for (const [file, value] of [
+      // A state change rarely touches the host config: skipping an identical file saves its
+      // fsyncs. The two files are independent, so their writes (and fsyncs) overlap.
+      const files = [
         ['config.v2.json', entry.record],
         ['hostconfig.json', entry.hostConfig],
-      ] as const) {
-        const path = join(entry.dir, file);
-        const json = JSON.stringify(value);
-        if (entry.saved.get(path) === json) continue;
-        await writeFileAtomic(path, json, 0o600);
-        entry.saved.set(path, json);
-      }
+      ] as const;
+      await Promise.all(
+        files.map(async ([file, value]) => {
+          const path = join(entry.dir, file);
+          const json = JSON.stringify(value);
+          if (entry.saved.get(path) === json) return;
+          await writeFileAtomic(path, json, 0o600);
+          entry.saved.set(path, json);
+        }),
+      );
     });
   }
 
@@ -277,28 +281,43 @@ export class Containers implements ContainerService {
     if (state.Running) throw notModified('container already started');
 
     const { record, hostConfig } = entry;
-    const rootfs = await this.deps.images.mountRWLayer(entry.id);
+    // The rootfs and the network are independent and each waits on the kernel or a helper
+    // process: they are made at the same time. Both settle before anything is decided, so a
+    // failure of one never leaves the other half-made behind.
+    const [mounted, attached] = await Promise.allSettled([
+      this.deps.images.mountRWLayer(entry.id),
+      this.deps.networking ? this.deps.networking.attach(entry) : Promise.resolve(undefined),
+    ]);
+    if (mounted.status === 'rejected') {
+      if (attached.status === 'fulfilled') await this.deps.networking?.detach(entry).catch(() => {});
+      throw mounted.reason;
+    }
+    const rootfs = mounted.value;
     let logWriter: JsonFileLogWriter | null = null;
     let removeSink: (() => void) | null = null;
     try {
-      const net = this.deps.networking ? await this.deps.networking.attach(entry) : undefined;
-      await writeNetworkFiles(
-        { hostname: record.HostnamePath, hosts: record.HostsPath, resolvConf: record.ResolvConfPath },
-        net ?? {
+      if (attached.status === 'rejected') throw attached.reason;
+      const net = attached.value;
+      const files = net ?? {
+        hostname: record.Config.Hostname ?? '',
+        hosts: renderHosts({
           hostname: record.Config.Hostname ?? '',
-          hosts: renderHosts({
-            hostname: record.Config.Hostname ?? '',
-            domainname: record.Config.Domainname ?? '',
-            extraHosts: hostConfig.ExtraHosts ?? [],
-          }),
-          resolvConf: await renderResolvConf({
-            dns: hostConfig.Dns ?? [],
-            dnsSearch: hostConfig.DnsSearch ?? [],
-            dnsOptions: hostConfig.DnsOptions ?? [],
-          }),
-        },
-      );
-      const user = await resolveUser(rootfs, record.Config.User ?? '', hostConfig.GroupAdd ?? []);
+          domainname: record.Config.Domainname ?? '',
+          extraHosts: hostConfig.ExtraHosts ?? [],
+        }),
+        resolvConf: await renderResolvConf({
+          dns: hostConfig.Dns ?? [],
+          dnsSearch: hostConfig.DnsSearch ?? [],
+          dnsOptions: hostConfig.DnsOptions ?? [],
+        }),
+      };
+      const [user] = await Promise.all([
+        resolveUser(rootfs, record.Config.User ?? '', hostConfig.GroupAdd ?? []),
+        writeNetworkFiles(
+          { hostname: record.HostnamePath, hosts: record.HostsPath, resolvConf: record.ResolvConfPath },
+          files,
+        ),
+      ]);
       const spec = buildContainerSpec({
         record,
         hostConfig,
@@ -372,23 +391,25 @@ export class Containers implements ContainerService {
     );
     // The exit code is recorded before attached streams end: clients read it right after EOF.
     entry.hub.endRun();
-    await this.deps.execDriver
-      .cleanup(entry.id)
-      .catch((err) =>
-        this.deps.logger.warn('exec driver cleanup failed', { id: entry.id, error: String(err) }),
-      );
-    await this.deps.images
-      .unmountRWLayer(entry.id)
-      .catch((err) => this.deps.logger.warn('unmount failed', { id: entry.id, error: String(err) }));
-    if (this.deps.networking) {
-      // Addresses, ports and the sandbox go back before waiters hear of the exit.
-      await this.deps.networking
-        .detach(entry)
+    // Leftover processes and cgroups, the rootfs mount and the network are independent: they
+    // are released at the same time. Addresses, ports and the sandbox go back before waiters
+    // hear of the exit.
+    await Promise.all([
+      this.deps.execDriver
+        .cleanup(entry.id)
+        .catch((err) =>
+          this.deps.logger.warn('exec driver cleanup failed', { id: entry.id, error: String(err) }),
+        ),
+      this.deps.images
+        .unmountRWLayer(entry.id)
+        .catch((err) => this.deps.logger.warn('unmount failed', { id: entry.id, error: String(err) })),
+      this.deps.networking
+        ?.detach(entry)
         .catch((err) =>
           this.deps.logger.warn('network release failed', { id: entry.id, error: String(err) }),
-        );
-      await this.persist(entry).catch(() => {});
-    }
+        ),
+    ]);
+    if (this.deps.networking) await this.persist(entry).catch(() => {});
     this.settleExitWaiters(entry);
     if (entry.hostConfig.AutoRemove) this.scheduleAutoRemove(entry);
   }

@@ -1002,6 +1002,17 @@ export class Networks implements NetworkService {
   }
 
   private async detachLocked(entry: ContainerEntry): Promise<void> {
+    // The sandbox goes while the endpoints are released: independent kernel objects, and each
+    // step waits on a helper process, so overlapping them takes one wait off the exit path.
+    const [endpoints, sandbox] = await Promise.allSettled([
+      this.releaseEndpoints(entry),
+      this.sandboxes.remove(entry.id),
+    ]);
+    if (endpoints.status === 'rejected') throw endpoints.reason;
+    if (sandbox.status === 'rejected') throw sandbox.reason;
+  }
+
+  private async releaseEndpoints(entry: ContainerEntry): Promise<void> {
     const settings = entry.record.NetworkSettings;
     if (settings) {
       const last = new Map<string, number>();
@@ -1030,7 +1041,6 @@ export class Networks implements NetworkService {
         });
       }
     }
-    await this.sandboxes.remove(entry.id);
   }
 
   /** After the containers were restored: releases what non-running containers still hold. */
