@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { childrenMap, commandLine, parentMap } from '../process-tree.mjs';
 import { Daemon } from './daemon.mjs';
 
 const require = createRequire(import.meta.url);
@@ -57,5 +58,18 @@ export class TsdockerDaemon extends Daemon {
     const [version, driver, runtime] = info.stdout.trim().split(' ');
     this.description = `tsdocker ${version} (storage ${driver}, exec ${runtime}, node ${process.versions.node})`;
     this.storage = driver;
+  }
+
+  /**
+   * The daemon plus its long-lived helpers (the overlay driver's `tsd-mount`): their memory is
+   * the daemon's, and they are not leftovers.
+   * @override
+   */
+  corePids() {
+    if (!(this.pid > 0)) return [];
+    const helpers = [...(childrenMap(parentMap()).get(this.pid) ?? [])].filter((pid) =>
+      /(^|\/)tsd-mount(\s|$)/.test(commandLine(pid)),
+    );
+    return [this.pid, ...helpers];
   }
 }

@@ -32,12 +32,14 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-type HelperChild = ChildProcessByStdio<Writable, Readable, null>;
+/** One helper process and the requests it still owes an answer, oldest first. */
+interface Helper {
+  child: ChildProcessByStdio<Writable, Readable, null>;
+  pending: Pending[];
+}
 
 export class MountHelper {
-  private child: HelperChild | null = null;
-  private readonly pending: Pending[] = [];
-  private buffered = '';
+  private current: Helper | null = null;
 
   constructor(readonly path: string) {}
 
@@ -59,65 +61,64 @@ export class MountHelper {
     return this.request([lazy ? 'L' : 'U', target]);
   }
 
-  /** Ends the helper (it exits on EOF). Requests after this start a new one. */
+  /** Lets the helper end (on EOF, after answering what it was sent). Later requests start another. */
   close(): void {
-    this.child?.stdin.end();
-    this.child = null;
+    this.current?.child.stdin.end();
+    this.current = null;
   }
 
   private request(fields: string[]): Promise<void> {
     if (fields.some((f) => f.includes('\0')))
       return Promise.reject(new Error('a mount argument contains a NUL byte'));
-    const child = this.child ?? this.start();
+    const helper = this.current ?? this.start();
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ resolve, reject });
-      if (this.pending.length === 1) this.ref(child, true);
-      child.stdin.write(fields.map((f) => `${f}\0`).join(''));
+      helper.pending.push({ resolve, reject });
+      if (helper.pending.length === 1) setRef(helper, true);
+      helper.child.stdin.write(fields.map((f) => `${f}\0`).join(''));
     });
   }
 
-  private start(): HelperChild {
+  private start(): Helper {
     const child = spawn(this.path, [], { stdio: ['pipe', 'pipe', 'ignore'] });
-    this.child = child;
-    this.buffered = '';
+    const helper: Helper = { child, pending: [] };
+    this.current = helper;
+    let buffered = '';
     child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => this.onData(chunk));
+    child.stdout.on('data', (chunk: string) => {
+      buffered += chunk;
+      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+        answer(helper, buffered.slice(0, nl));
+        buffered = buffered.slice(nl + 1);
+      }
+    });
     const gone = (err: Error) => {
-      if (this.child === child) this.child = null;
-      this.failAll(err);
+      if (this.current === helper) this.current = null;
+      for (const p of helper.pending.splice(0)) p.reject(err);
     };
     child.on('error', gone);
     child.on('exit', (code, signal) => gone(new Error(`the mount helper exited (${signal ?? code})`)));
     // A write to a helper that just died fails here; the exit handler reports it.
     child.stdin.on('error', () => {});
-    this.ref(child, false);
-    return child;
+    setRef(helper, false);
+    return helper;
   }
+}
 
-  private onData(chunk: string): void {
-    this.buffered += chunk;
-    for (let nl = this.buffered.indexOf('\n'); nl >= 0; nl = this.buffered.indexOf('\n')) {
-      const line = this.buffered.slice(0, nl);
-      this.buffered = this.buffered.slice(nl + 1);
-      const next = this.pending.shift();
-      if (this.pending.length === 0 && this.child) this.ref(this.child, false);
-      if (!next) continue;
-      const failed = /^err (\d+) (.*)$/.exec(line);
-      if (failed) next.reject(new MountSyscallError(Number(failed[1]), failed[2] ?? ''));
-      else if (line === 'ok') next.resolve();
-      else next.reject(new Error(`unexpected answer from the mount helper: ${line}`));
-    }
-  }
+function answer(helper: Helper, line: string): void {
+  const next = helper.pending.shift();
+  if (helper.pending.length === 0) setRef(helper, false);
+  if (!next) return;
+  const failed = /^err (\d+) (.*)$/.exec(line);
+  if (failed) next.reject(new MountSyscallError(Number(failed[1]), failed[2] ?? ''));
+  else if (line === 'ok') next.resolve();
+  else next.reject(new Error(`unexpected answer from the mount helper: ${line}`));
+}
 
-  private failAll(err: Error): void {
-    for (const p of this.pending.splice(0)) p.reject(err);
-  }
-
-  /** Keeps the event loop alive only while an answer is awaited. */
-  private ref(child: HelperChild, on: boolean): void {
-    for (const handle of [child, child.stdout, child.stdin] as Array<{ ref(): void; unref(): void }>) {
-      if (on) handle.ref();
-      else handle.unref();
-    }
+/** Keeps the event loop alive only while an answer is awaited: an idle helper holds no process up. */
+function setRef(helper: Helper, on: boolean): void {
+  const { child } = helper;
+  for (const handle of [child, child.stdout, child.stdin] as unknown as Array<{ ref(): void; unref(): void }>) {
+    if (on) handle.ref();
+    else handle.unref();
   }
 }

@@ -20,6 +20,11 @@ function mountHelper(): Promise<MountHelper | null> {
   return helper;
 }
 
+/** Lets the helper exit (the driver's cleanup); the next mount or unmount starts it again. */
+export async function closeMountHelper(): Promise<void> {
+  (await helper)?.close();
+}
+
 /** The mount(2) data must fit in one page, NUL included. */
 export const PAGE_SIZE = 4096;
 

@@ -54,7 +54,7 @@ import {
 } from '@tsdocker/core';
 import { assertLayerId, LINK_DIR } from './layer-id.js';
 import { generateLinkId, LINK_ID } from './link-id.js';
-import { isMountPoint, mountOverlay, PAGE_SIZE, unmount, unmountAllUnder } from './mounts.js';
+import { closeMountHelper, isMountPoint, mountOverlay, PAGE_SIZE, unmount, unmountAllUnder } from './mounts.js';
 import { upperChanges } from './native-changes.js';
 import { diffDirSize, packDiffDir } from './native-diff.js';
 import { checkOverlaySupport, type OverlayFeatures } from './support.js';
@@ -319,6 +319,8 @@ export class OverlayDriver implements DiffGraphDriver {
     await unmountAllUnder(this.home);
     for (const id of this.refs.keys()) await rmdir(this.mergedDir(id)).catch(() => {});
     this.refs.clear();
+    // Shutdown: no helper process outlives the driver (another driver's next mount restarts it).
+    await closeMountHelper();
   }
 
   // -----------------------------------------------------------------------------------------
