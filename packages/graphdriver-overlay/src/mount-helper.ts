@@ -117,7 +117,10 @@ function answer(helper: Helper, line: string): void {
 /** Keeps the event loop alive only while an answer is awaited: an idle helper holds no process up. */
 function setRef(helper: Helper, on: boolean): void {
   const { child } = helper;
-  for (const handle of [child, child.stdout, child.stdin] as unknown as Array<{ ref(): void; unref(): void }>) {
+  for (const handle of [child, child.stdout, child.stdin] as unknown as Array<{
+    ref(): void;
+    unref(): void;
+  }>) {
     if (on) handle.ref();
     else handle.unref();
   }

@@ -54,7 +54,14 @@ import {
 } from '@tsdocker/core';
 import { assertLayerId, LINK_DIR } from './layer-id.js';
 import { generateLinkId, LINK_ID } from './link-id.js';
-import { closeMountHelper, isMountPoint, mountOverlay, PAGE_SIZE, unmount, unmountAllUnder } from './mounts.js';
+import {
+  closeMountHelper,
+  isMountPoint,
+  mountOverlay,
+  PAGE_SIZE,
+  unmount,
+  unmountAllUnder,
+} from './mounts.js';
 import { upperChanges } from './native-changes.js';
 import { diffDirSize, packDiffDir } from './native-diff.js';
 import { checkOverlaySupport, type OverlayFeatures } from './support.js';
