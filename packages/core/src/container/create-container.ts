@@ -72,11 +72,14 @@ export function verifyHostConfig(hc: HostConfigInput): void {
   if (hc.NanoCpus && (hc.CpuQuota || hc.CpuPeriod)) {
     throw invalidArgument('Conflicting options: Nano CPUs and CPU Period cannot both be set');
   }
-  const ncpu = cpus().length;
-  if (hc.NanoCpus && (hc.NanoCpus < 1e7 || hc.NanoCpus > ncpu * 1e9)) {
-    throw invalidArgument(
-      `Range of CPUs is from 0.01 to ${ncpu.toFixed(2)}, as there are only ${ncpu} CPUs available`,
-    );
+  if (hc.NanoCpus) {
+    // Only here: os.cpus() reads /proc/cpuinfo synchronously, a few ms on every create otherwise.
+    const ncpu = cpus().length;
+    if (hc.NanoCpus < 1e7 || hc.NanoCpus > ncpu * 1e9) {
+      throw invalidArgument(
+        `Range of CPUs is from 0.01 to ${ncpu.toFixed(2)}, as there are only ${ncpu} CPUs available`,
+      );
+    }
   }
   if (hc.CpuPeriod && (hc.CpuPeriod < 1000 || hc.CpuPeriod > 1_000_000)) {
     throw invalidArgument(
