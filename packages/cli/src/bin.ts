@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 /** The `tsdocker` executable. */
 import { runCli } from './cli.js';
+import { keepYoungGenerationSmall } from './daemon/young-generation.js';
 import { flushWritable } from './streams/write.js';
+
+// First, before the daemon's start-up allocates.
+keepYoungGenerationSmall(process.argv);
 
 // Like a Go program, die quietly on a closed pipe (`tsdocker ps | head -1`): exit 128+SIGPIPE.
 for (const stream of [process.stdout, process.stderr]) {
