@@ -4,7 +4,7 @@
  * falls back to a default.
  */
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { invalidArgument } from '../errors.js';
 
 const MAX_CONFIG_BYTES = 1024 * 1024;

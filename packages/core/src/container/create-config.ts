@@ -3,7 +3,7 @@
  * ~60 HostConfig keys, most zero), so unknown keys are dropped rather than refused; the fields
  * tsdocker acts on are typed, and a wrong type is a 400 that names the field.
  */
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { invalidArgument } from '../errors.js';
 import { verifySecurityConfig } from '../security/container-security.js';
 
@@ -118,7 +118,7 @@ export type ContainerConfigInput = z.output<typeof containerConfigSchema>;
 export type HostConfigInput = z.output<typeof hostConfigSchema>;
 export type CreateBody = z.output<typeof createBodySchema>;
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+function describeIssue(issue: z.ZodIssue): string {
   const field = issue.path.map(String).join('.');
   return field ? `invalid value for ${field}: ${issue.message}` : issue.message;
 }

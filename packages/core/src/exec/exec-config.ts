@@ -1,5 +1,5 @@
 /** The body of `POST /containers/{id}/exec`, validated, and the exec's stored config. */
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { invalidArgument } from '../errors.js';
 
 export const execCreateSchema = z.object({

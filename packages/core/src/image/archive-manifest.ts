@@ -7,7 +7,7 @@
  * Paths are relative to the archive root. Docker 25+ points into the OCI `blobs/` tree; older
  * daemons wrote `<config hex>.json` and `<v1 id>/layer.tar`. The same reader takes both.
  */
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { invalidArgument } from '../errors.js';
 import type { ArchiveSpool, SpooledFile } from './archive-spool.js';
 import { type Digest, isSha256Digest } from './digest.js';
@@ -26,12 +26,14 @@ import type { Platform } from './platform.js';
 export const MANIFEST_FILE = 'manifest.json';
 export const REPOSITORIES_FILE = 'repositories';
 
-const manifestItemSchema = z.looseObject({
-  Config: z.string(),
-  RepoTags: z.array(z.string()).nullish(),
-  Layers: z.array(z.string()).nullish(),
-  Parent: z.string().nullish(),
-});
+const manifestItemSchema = z
+  .object({
+    Config: z.string(),
+    RepoTags: z.array(z.string()).nullish(),
+    Layers: z.array(z.string()).nullish(),
+    Parent: z.string().nullish(),
+  })
+  .passthrough();
 
 /** Reads `manifest.json` and everything its items point to. Images for another platform are skipped. */
 export async function readDockerManifest(

@@ -3,7 +3,7 @@
  * TypeScript shape, the validation applied to every config the store accepts, and the encoder
  * that writes a config byte-for-byte as moby would (an image id is the sha256 of these bytes).
  */
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { invalidArgument } from '../errors.js';
 import { parseNanos } from '../logs/log-time.js';
 import { type Digest, isSha256Digest } from './digest.js';
@@ -98,14 +98,14 @@ const emptyObjectMap = z
     z.string(),
     z
       .object({})
-      .loose()
+      .passthrough()
       .transform(() => ({}) as Record<string, never>),
   )
   .nullish();
 const nanos = z.number().int().nonnegative().optional();
 
 const healthConfigSchema = z
-  .looseObject({
+  .object({
     Test: z.array(z.string()).nullish(),
     Interval: nanos,
     Timeout: nanos,
@@ -113,69 +113,78 @@ const healthConfigSchema = z
     StartInterval: nanos,
     Retries: z.number().int().nonnegative().optional(),
   })
+  .passthrough()
   .nullish();
 
-const containerConfigSchema = z.looseObject({
-  Hostname: z.string().optional(),
-  Domainname: z.string().optional(),
-  User: z.string().optional(),
-  AttachStdin: z.boolean().optional(),
-  AttachStdout: z.boolean().optional(),
-  AttachStderr: z.boolean().optional(),
-  ExposedPorts: emptyObjectMap,
-  Tty: z.boolean().optional(),
-  OpenStdin: z.boolean().optional(),
-  StdinOnce: z.boolean().optional(),
-  Env: z.array(z.string()).nullish(),
-  Cmd: strSlice,
-  Healthcheck: healthConfigSchema,
-  ArgsEscaped: z.boolean().optional(),
-  Image: z.string().optional(),
-  Volumes: emptyObjectMap,
-  WorkingDir: z.string().optional(),
-  Entrypoint: strSlice,
-  NetworkDisabled: z.boolean().optional(),
-  MacAddress: z.string().optional(),
-  OnBuild: z.array(z.string()).nullish(),
-  Labels: z.record(z.string(), z.string()).nullish(),
-  StopSignal: z.string().optional(),
-  StopTimeout: z.number().int().nullish(),
-  Shell: strSlice,
-});
+const containerConfigSchema = z
+  .object({
+    Hostname: z.string().optional(),
+    Domainname: z.string().optional(),
+    User: z.string().optional(),
+    AttachStdin: z.boolean().optional(),
+    AttachStdout: z.boolean().optional(),
+    AttachStderr: z.boolean().optional(),
+    ExposedPorts: emptyObjectMap,
+    Tty: z.boolean().optional(),
+    OpenStdin: z.boolean().optional(),
+    StdinOnce: z.boolean().optional(),
+    Env: z.array(z.string()).nullish(),
+    Cmd: strSlice,
+    Healthcheck: healthConfigSchema,
+    ArgsEscaped: z.boolean().optional(),
+    Image: z.string().optional(),
+    Volumes: emptyObjectMap,
+    WorkingDir: z.string().optional(),
+    Entrypoint: strSlice,
+    NetworkDisabled: z.boolean().optional(),
+    MacAddress: z.string().optional(),
+    OnBuild: z.array(z.string()).nullish(),
+    Labels: z.record(z.string(), z.string()).nullish(),
+    StopSignal: z.string().optional(),
+    StopTimeout: z.number().int().nullish(),
+    Shell: strSlice,
+  })
+  .passthrough();
 
 const timestamp = z.string().refine((s) => parseNanos(s) !== null, 'not an RFC 3339 timestamp');
 
-const imageConfigSchema = z.looseObject({
-  architecture: z.string().optional(),
-  variant: z.string().optional(),
-  os: z.string().optional(),
-  'os.version': z.string().optional(),
-  'os.features': z.array(z.string()).nullish(),
-  author: z.string().optional(),
-  comment: z.string().optional(),
-  created: timestamp.nullish(),
-  container: z.string().optional(),
-  container_config: containerConfigSchema.nullish(),
-  docker_version: z.string().optional(),
-  config: containerConfigSchema.nullish(),
-  parent: z.string().optional(),
-  id: z.string().optional(),
-  rootfs: z.looseObject({
-    type: z.string(),
-    diff_ids: z.array(z.string().refine(isSha256Digest, 'not a sha256 digest')).nullish(),
-  }),
-  history: z
-    .array(
-      z.looseObject({
-        created: timestamp.nullish(),
-        created_by: z.string().optional(),
-        author: z.string().optional(),
-        comment: z.string().optional(),
-        empty_layer: z.boolean().optional(),
-      }),
-    )
-    .nullish(),
-});
+const imageConfigSchema = z
+  .object({
+    architecture: z.string().optional(),
+    variant: z.string().optional(),
+    os: z.string().optional(),
+    'os.version': z.string().optional(),
+    'os.features': z.array(z.string()).nullish(),
+    author: z.string().optional(),
+    comment: z.string().optional(),
+    created: timestamp.nullish(),
+    container: z.string().optional(),
+    container_config: containerConfigSchema.nullish(),
+    docker_version: z.string().optional(),
+    config: containerConfigSchema.nullish(),
+    parent: z.string().optional(),
+    id: z.string().optional(),
+    rootfs: z
+      .object({
+        type: z.string(),
+        diff_ids: z.array(z.string().refine(isSha256Digest, 'not a sha256 digest')).nullish(),
+      })
+      .passthrough(),
+    history: z
+      .array(
+        z
+          .object({
+            created: timestamp.nullish(),
+            created_by: z.string().optional(),
+            author: z.string().optional(),
+            comment: z.string().optional(),
+            empty_layer: z.boolean().optional(),
+          })
+          .passthrough(),
+      )
+      .nullish(),
+  })
+  .passthrough();
 
 /**
  * Parses and validates config bytes: JSON, the types of the fields Docker reads, a `layers`

@@ -8,7 +8,7 @@
  * else `org.opencontainers.image.ref.name` when it is a whole `name:tag` (skopeo writes that;
  * a bare tag names no repository and is ignored, leaving the image untagged).
  */
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { invalidArgument } from '../errors.js';
 import type { ArchiveSpool, SpooledFile } from './archive-spool.js';
 import type { Digest } from './digest.js';
@@ -59,30 +59,38 @@ const LAYER_TYPES = new Set([
 /** An index may point at indexes; real ones nest once at most. */
 const MAX_INDEX_DEPTH = 4;
 
-const platformSchema = z.looseObject({
-  architecture: z.string(),
-  os: z.string(),
-  variant: z.string().optional(),
-});
-const descriptorSchema = z.looseObject({
-  mediaType: z.string().optional(),
-  digest: z.string(),
-  size: z.number().int().nonnegative(),
-  annotations: z.record(z.string(), z.string()).nullish(),
-  platform: platformSchema.nullish(),
-});
+const platformSchema = z
+  .object({
+    architecture: z.string(),
+    os: z.string(),
+    variant: z.string().optional(),
+  })
+  .passthrough();
+const descriptorSchema = z
+  .object({
+    mediaType: z.string().optional(),
+    digest: z.string(),
+    size: z.number().int().nonnegative(),
+    annotations: z.record(z.string(), z.string()).nullish(),
+    platform: platformSchema.nullish(),
+  })
+  .passthrough();
 type Descriptor = z.infer<typeof descriptorSchema>;
-const indexSchema = z.looseObject({
-  schemaVersion: z.literal(2),
-  mediaType: z.string().optional(),
-  manifests: z.array(descriptorSchema).nullish(),
-});
-const manifestSchema = z.looseObject({
-  schemaVersion: z.literal(2),
-  mediaType: z.string().optional(),
-  config: descriptorSchema,
-  layers: z.array(descriptorSchema).nullish(),
-});
+const indexSchema = z
+  .object({
+    schemaVersion: z.literal(2),
+    mediaType: z.string().optional(),
+    manifests: z.array(descriptorSchema).nullish(),
+  })
+  .passthrough();
+const manifestSchema = z
+  .object({
+    schemaVersion: z.literal(2),
+    mediaType: z.string().optional(),
+    config: descriptorSchema,
+    layers: z.array(descriptorSchema).nullish(),
+  })
+  .passthrough();
 
 function parseWith<T>(schema: z.ZodType<T>, doc: unknown, what: string): T {
   const result = schema.safeParse(doc);

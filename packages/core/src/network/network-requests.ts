@@ -2,7 +2,7 @@
  * The request bodies of `/networks/create`, `connect` and `disconnect`, and the endpoint config
  * of a create body's NetworkingConfig, validated with zod; a type error is a 400 naming the field.
  */
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { invalidArgument } from '../errors.js';
 
 export const endpointConfigSchema = z

@@ -4,7 +4,7 @@
  * `--security-opt seccomp=<file>` sends such a profile as text; it is parsed here with moby's
  * messages (`Decoding seccomp profile failed: …`).
  */
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { invalidArgument } from '../../errors.js';
 
 const ACTIONS = [
