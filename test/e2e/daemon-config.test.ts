@@ -5,9 +5,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI_BIN } from '../helpers/daemon.js';
+import {
+  isolatedNetworkNames,
+  leftoverLinks,
+  leftoverRules,
+  removeNetworkLeftovers,
+} from '../helpers/network-names.js';
 
 let dir = '';
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+const network = isolatedNetworkNames();
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+  removeNetworkLeftovers(network);
+});
+
+/** A start that fails leaves nothing on the host: no bridge, no firewall chain. */
+function expectNothingLeftOnTheHost(): void {
+  expect(leftoverLinks(network)).toEqual([]);
+  expect(leftoverRules(network)).toEqual([]);
+}
 
 function runDaemon(config: Record<string, unknown>) {
   dir = mkdtempSync(join(tmpdir(), 'tsd-cfg-'));
@@ -18,6 +34,7 @@ function runDaemon(config: Record<string, unknown>) {
       'data-root': join(dir, 'data'),
       'exec-root': join(dir, 'exec'),
       hosts: [`unix://${join(dir, 's.sock')}`],
+      ...network.config,
       ...config,
     }),
   );
@@ -34,6 +51,7 @@ describe('daemon start-up with a bad config file', () => {
     expect(r.stderr + r.stdout).toMatch(
       /graph driver "zfs-nope" is not installed: install the package zfs-nope/,
     );
+    expectNothingLeftOnTheHost();
   });
 
   it('an unknown exec driver fails, naming the package to install', () => {
@@ -42,6 +60,7 @@ describe('daemon start-up with a bad config file', () => {
     expect(r.stderr + r.stdout).toMatch(
       /exec driver "@acme\/execdriver-kata" is not installed: install the package @acme\/execdriver-kata/,
     );
+    expectNothingLeftOnTheHost();
   });
 
   it('an unknown key fails like dockerd', () => {

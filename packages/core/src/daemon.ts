@@ -121,9 +121,17 @@ export class Daemon implements DaemonServices {
     await chmod(dataRoot, 0o710);
     await chmod(execRoot, 0o700);
 
-    // 1. The graph driver (layer storage).
+    // Every driver package is found before anything touches the host, so a driver that is not
+    // installed fails the start with nothing to undo (no bridge, no firewall chain left behind).
     const graphDescriptor =
       options.drivers?.graph ?? (await Daemon.selectGraphDriver(config, importModule, dataRoot));
+    const networkDescriptor = options.drivers
+      ? options.drivers.network
+      : await importDriver('network', config['network-driver'], importModule);
+    const execDescriptor =
+      options.drivers?.exec ?? (await importDriver('exec', config['exec-driver'], importModule));
+
+    // 1. The graph driver (layer storage).
     const graph = await createDriver(
       graphDescriptor,
       parseKeyValueOptions(config['storage-opts'], 'storage-opts'),
@@ -145,26 +153,26 @@ export class Daemon implements DaemonServices {
         return user ? { id: user.id, running: user.record.State.Running } : null;
       },
     });
-    await images.open();
+    // A failed start puts the graph driver's resources (mounts, its helper) back as well.
+    const releaseGraph = async (err: unknown): Promise<never> => {
+      await graphDriver.cleanup().catch(() => {});
+      throw err;
+    };
+    await images.open().catch(releaseGraph);
 
     // 3. The network driver, then the network store, IPAM and the predefined networks on it.
-    const networkDescriptor = options.drivers
-      ? options.drivers.network
-      : await importDriver('network', config['network-driver'], importModule);
     const networks = networkDescriptor
-      ? await Daemon.openNetworks(config, networkDescriptor, ctxOpts, () => containers)
+      ? await Daemon.openNetworks(config, networkDescriptor, ctxOpts, () => containers).catch(releaseGraph)
       : undefined;
     if (networks) logger.info('network driver ready', { driver: networkDescriptor?.name });
     // From here on a failed start takes the bridges and firewall rules down again.
     const unlessStarted = <T>(step: Promise<T>): Promise<T> =>
       step.catch(async (err: unknown) => {
         await networks?.close().catch(() => {});
-        throw err;
+        return releaseGraph(err);
       });
 
     // 4. The exec driver.
-    const execDescriptor =
-      options.drivers?.exec ?? (await importDriver('exec', config['exec-driver'], importModule));
     const execDriver = await unlessStarted(
       createDriver(execDescriptor, parseKeyValueOptions(config['exec-opts'], 'exec-opts'), ctxOpts),
     );
