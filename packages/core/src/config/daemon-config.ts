@@ -23,7 +23,7 @@ export const daemonConfigSchema = z
     'log-opts': z.record(z.string(), z.string()).default({}),
     'log-level': z.enum(['debug', 'info', 'warn', 'error', 'fatal']).default('info'),
     debug: z.boolean().default(false),
-    'shutdown-timeout': z.number().int().min(0).default(15),
+    'shutdown-timeout': z.number().int().safe().min(0).default(15),
     labels: z.array(z.string()).default([]),
     // TLS for tcp:// hosts, dockerd's keys. Left unset, `tcp://` hosts are refused; `tls: false`
     // (or `tlsverify: false`) must be said explicitly to serve them without client certificates.
@@ -43,7 +43,7 @@ export const daemonConfigSchema = z
     /** The default bridge's gateway address and subnet, e.g. `172.30.0.1/16`. */
     bip: z.string().min(1).optional(),
     'default-address-pools': z
-      .array(z.object({ base: z.string().min(1), size: z.number().int().min(1).max(32) }).strict())
+      .array(z.object({ base: z.string().min(1), size: z.number().int().safe().min(1).max(32) }).strict())
       .optional(),
     iptables: z.boolean().default(true),
     'ip-forward': z.boolean().default(true),

@@ -10,7 +10,8 @@ import { verifySecurityConfig } from '../security/container-security.js';
 const stringList = z.array(z.string()).nullish();
 const stringMap = z.record(z.string(), z.string()).nullish();
 const emptyObjectMap = z.record(z.string(), z.unknown()).nullish();
-const int = z.number().int();
+// Safe integers only (what zod 4's int() meant): JSON numbers beyond 2^53 are not exact.
+const int = z.number().int().safe();
 
 export const healthcheckSchema = z.object({
   Test: stringList,

@@ -7,7 +7,7 @@ export const execCreateSchema = z.object({
   AttachStdout: z.boolean().nullish(),
   AttachStderr: z.boolean().nullish(),
   DetachKeys: z.string().nullish(),
-  ConsoleSize: z.array(z.number().int().min(0)).length(2).nullish(),
+  ConsoleSize: z.array(z.number().int().safe().min(0)).length(2).nullish(),
   Tty: z.boolean().nullish(),
   Env: z.array(z.string()).nullish(),
   Cmd: z.array(z.string()).nullish(),

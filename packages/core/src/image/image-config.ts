@@ -102,7 +102,7 @@ const emptyObjectMap = z
       .transform(() => ({}) as Record<string, never>),
   )
   .nullish();
-const nanos = z.number().int().nonnegative().optional();
+const nanos = z.number().int().safe().nonnegative().optional();
 
 const healthConfigSchema = z
   .object({
@@ -111,7 +111,7 @@ const healthConfigSchema = z
     Timeout: nanos,
     StartPeriod: nanos,
     StartInterval: nanos,
-    Retries: z.number().int().nonnegative().optional(),
+    Retries: z.number().int().safe().nonnegative().optional(),
   })
   .passthrough()
   .nullish();
@@ -141,7 +141,7 @@ const containerConfigSchema = z
     OnBuild: z.array(z.string()).nullish(),
     Labels: z.record(z.string(), z.string()).nullish(),
     StopSignal: z.string().optional(),
-    StopTimeout: z.number().int().nullish(),
+    StopTimeout: z.number().int().safe().nullish(),
     Shell: strSlice,
   })
   .passthrough();

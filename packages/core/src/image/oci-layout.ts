@@ -70,7 +70,7 @@ const descriptorSchema = z
   .object({
     mediaType: z.string().optional(),
     digest: z.string(),
-    size: z.number().int().nonnegative(),
+    size: z.number().int().safe().nonnegative(),
     annotations: z.record(z.string(), z.string()).nullish(),
     platform: platformSchema.nullish(),
   })

@@ -58,6 +58,11 @@ describe('parseCreateBody', () => {
     }
   });
 
+  it('refuses integers JSON cannot carry exactly, naming the field', () => {
+    expect(() => parseCreateBody({ Image: 'x', HostConfig: { Memory: 1e20 } })).toThrow(/HostConfig\.Memory/);
+    expect(() => parseCreateBody({ Image: 'x', HostConfig: { Memory: 1.5 } })).toThrow(/HostConfig\.Memory/);
+  });
+
   it('ignores unknown fields like Docker', () => {
     expect(parseCreateBody({ Image: 'x', Bogus: 1, HostConfig: { Whatever: true } }).Image).toBe('x');
   });

@@ -33,9 +33,10 @@ const OPERATORS = [
 const u64 = z
   .number()
   .int()
+  .safe()
   .min(0)
   .max(Number.MAX_SAFE_INTEGER, { message: 'values above 2^53 cannot be represented exactly' });
-const u32 = z.number().int().min(0).max(0xffffffff);
+const u32 = z.number().int().safe().min(0).max(0xffffffff);
 const stringList = z.array(z.string()).nullish();
 
 const filterSchema = z
@@ -48,7 +49,7 @@ const filterSchema = z
   .nullish();
 
 const argSchema = z.object({
-  index: z.number().int().min(0).max(5),
+  index: z.number().int().safe().min(0).max(5),
   value: u64,
   valueTwo: u64.nullish(),
   op: z.enum(OPERATORS),
