@@ -22,6 +22,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { makeTestPki } from '../../packages/api/test/tls-certs.js';
 import { buildBusyboxTar } from '../helpers/busybox-image.js';
 import { CLI_BIN, type DaemonHandle, startDaemon } from '../helpers/daemon.js';
+import { isolatedNetworkNames, removeNetworkLeftovers } from '../helpers/network-names.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -126,9 +127,12 @@ describe('the unix socket', () => {
 });
 
 describe('tcp://', () => {
+  /** Starts a daemon that is expected to refuse to start, on network names of its own. */
   function runDaemonOnce(config: Record<string, unknown>, flags: string[] = []) {
     const dir = tempDir('tsd-tcp-');
     const file = join(dir, 'daemon.json');
+    const network = isolatedNetworkNames();
+    cleanups.push(() => removeNetworkLeftovers(network));
     writeFileSync(
       file,
       JSON.stringify({
@@ -136,6 +140,7 @@ describe('tcp://', () => {
         'exec-root': join(dir, 'exec'),
         'storage-driver': 'vfs',
         hosts: [`unix://${join(dir, 's.sock')}`, 'tcp://127.0.0.1:0'],
+        ...network.config,
         ...config,
       }),
     );
