@@ -7,7 +7,7 @@
  * explicitly accepts an unauthenticated listener (`allowInsecureTcp`), which is then logged loudly.
  */
 
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { DaemonServices } from '@tsdocker/core';
@@ -121,25 +121,49 @@ function configureServer(server: Server, handler: ApiHandler, logger: ApiLogger)
       socket.destroy();
       return;
     }
-    // A lingering close, as Go's server does: answer and send FIN, but keep reading (and
-    // dropping) what the client is still sending for a moment, so that it reads the answer
-    // instead of failing its write with EPIPE. Then the socket goes, whatever the client does.
-    let flushed = false;
-    let clientDone = false;
-    const closeWhenBothDone = () => {
-      if (flushed && clientDone) socket.destroy();
-    };
-    socket.end(clientErrorResponse(err, handler.baseHeaders), () => {
-      flushed = true;
-      closeWhenBothDone();
-    });
-    socket.once('end', () => {
-      clientDone = true;
-      closeWhenBothDone();
-    });
-    setTimeout(() => socket.destroy(), CLIENT_ERROR_LINGER_MS).unref();
+    lingeringClose(socket, clientErrorResponse(err, handler.baseHeaders));
+  });
+  // Connections that close after an answer (HTTP/1.0, `Connection: close`, a 413) while the
+  // client is still sending its body: Node would destroy the socket as soon as the answer is
+  // out, which resets a client that is still writing and takes the unread answer with it.
+  const lastRequest = new WeakMap<Socket, IncomingMessage>();
+  server.prependListener('request', (req: IncomingMessage) => {
+    const socket = req.socket as Socket;
+    if (!lastRequest.has(socket)) {
+      const destroySoon = socket.destroySoon.bind(socket);
+      socket.destroySoon = () => {
+        const last = lastRequest.get(socket);
+        if (last && !last.complete && socket.writable) lingeringClose(socket);
+        else destroySoon();
+      };
+    }
+    lastRequest.set(socket, req);
   });
   return server;
+}
+
+/**
+ * A lingering close, as Go's server does: send what is left and FIN, but keep reading (and
+ * dropping) what the client is still sending for a moment, so that it reads the answer instead
+ * of failing its write with EPIPE. Then the socket goes, whatever the client does.
+ */
+function lingeringClose(socket: Socket, last?: Buffer): void {
+  let flushed = false;
+  let clientDone = false;
+  const closeWhenBothDone = () => {
+    if (flushed && clientDone) socket.destroy();
+  };
+  const onFlushed = () => {
+    flushed = true;
+    closeWhenBothDone();
+  };
+  if (last) socket.end(last, onFlushed);
+  else socket.end(onFlushed);
+  socket.once('end', () => {
+    clientDone = true;
+    closeWhenBothDone();
+  });
+  setTimeout(() => socket.destroy(), CLIENT_ERROR_LINGER_MS).unref();
 }
 
 function createApiHttpServer(
