@@ -15,7 +15,6 @@
  */
 import { join } from 'node:path';
 import type { ContainerEntry } from '../container/container-entry.js';
-import type { HostConfigInput } from '../container/create-config.js';
 import { nameserversOf, readHostResolvConf } from '../container/network-files.js';
 import type { Filters, NetworkService } from '../services.js';
 import { Mutex } from '../store/index.js';
@@ -28,7 +27,6 @@ import { bringUp } from './network-lifecycle.js';
 import { NetworkOperations } from './network-operations.js';
 import type { ContainerNetworkSettings } from './network-settings.js';
 import { NetworkStore } from './network-store.js';
-import type { PortBindingsInput } from './port-bindings.js';
 import { ensurePredefined } from './predefined-networks.js';
 import { Sandboxes } from './sandbox.js';
 
@@ -111,16 +109,8 @@ export class Networks implements NetworkService {
    * mode names (with the endpoint config the client sent for it) and any further networks from
    * NetworkingConfig. Nothing is allocated until the container starts.
    */
-  planCreate(
-    hc: HostConfigInput & {
-      PortBindings?: PortBindingsInput | null;
-      PublishAllPorts?: boolean | null;
-      Links?: string[] | null;
-    },
-    networkingConfig: { EndpointsConfig?: Record<string, unknown> | null } | null | undefined,
-    config: { Hostname?: string | null; NetworkDisabled?: boolean | null },
-  ): ContainerNetworkSettings {
-    return this.containerNetworking.planCreate(hc, networkingConfig, config);
+  planCreate(...request: Parameters<ContainerNetworking['planCreate']>): ContainerNetworkSettings {
+    return this.containerNetworking.planCreate(...request);
   }
 
   /**
