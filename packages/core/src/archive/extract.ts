@@ -7,30 +7,16 @@
  * - every ancestor is checked by `RootedTree` to be a real directory: a symlinked parent is refused
  *   (Docker resolves it inside the root instead), whether it came from a lower layer or this one;
  * - whatever is at an entry's path is removed first (never followed), files are then created with
- *   O_EXCL|O_NOFOLLOW and changed through their handle, directories through an O_NOFOLLOW handle.
+ *   O_EXCL|O_NOFOLLOW and changed through their descriptor, directories through an O_NOFOLLOW one.
  */
-import { constants } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
-import {
-  chmod,
-  lchown,
-  link,
-  lstat,
-  lutimes,
-  mkdir,
-  open,
-  opendir,
-  readdir,
-  realpath,
-  rm,
-  symlink,
-} from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Header } from 'tar-stream';
 import { extract as tarExtract } from 'tar-stream';
 import { internal, invalidArgument, notSupported, TsdockerError } from '../errors.js';
 import { decompressStream } from './compression.js';
 import { joinEntryPath, splitEntryPath } from './entry-path.js';
+import { asyncExtractFs, type ExtractFs, type TimeLike } from './extract-fs.js';
 import { RootedTree } from './rooted-tree.js';
 import { makeSpecialFile, setExtendedAttributes } from './special-files.js';
 import {
@@ -41,7 +27,7 @@ import {
   WHITEOUT_OPAQUE_DIR,
   WHITEOUT_PREFIX,
 } from './whiteouts.js';
-import { writeAll, writeAllv } from './write-all.js';
+import { writeAll, writeAllvTo } from './write-all.js';
 import { WriteQueue } from './write-queue.js';
 
 export type LayerEntryType = Header['type'];
@@ -68,6 +54,19 @@ export interface ExtractLayerOptions {
   onEntry?: (entry: ExtractedEntry) => void;
 }
 
+/** How tests run the extraction itself, in the calling thread. */
+export interface InThreadExtractOptions {
+  whiteouts?: 'apply' | 'keep' | 'overlay';
+  onEntry?: (entry: ExtractedEntry) => void;
+  /** Default: the async calls. */
+  fs?: ExtractFs;
+  /**
+   * The process's umask, when the caller knows it (a worker thread cannot read it); default: read
+   * here.
+   */
+  umask?: number | null;
+}
+
 export interface ExtractedLayer {
   /** Bytes of file content written. */
   bytes: number;
@@ -89,16 +88,26 @@ export async function extractLayer(
   tar: Readable,
   opts: ExtractLayerOptions = {},
 ): Promise<ExtractedLayer> {
+  return extractLayerInThread(root, tar, opts);
+}
+
+/** extractLayer in the calling thread, through `opts.fs`. */
+export async function extractLayerInThread(
+  root: string,
+  tar: Readable,
+  opts: InThreadExtractOptions = {},
+): Promise<ExtractedLayer> {
+  const fs = opts.fs ?? asyncExtractFs;
   let canonical: string;
   try {
-    canonical = await canonicalRoot(root);
+    canonical = await canonicalRoot(fs, root);
   } catch (err) {
     tar.destroy();
     throw err;
   }
   let extraction: LayerExtraction;
   try {
-    extraction = new LayerExtraction(canonical, opts, await isEmptyDirectory(canonical));
+    extraction = new LayerExtraction(canonical, opts, fs, await fs.isEmptyDirectory(canonical));
   } catch (err) {
     tar.destroy();
     throw err;
@@ -127,21 +136,11 @@ export async function extractLayer(
   }
 }
 
-/** Whether `dir` has no entries (a fresh layer: nothing in it that this extraction did not make). */
-async function isEmptyDirectory(dir: string): Promise<boolean> {
-  const handle = await opendir(dir);
-  try {
-    return (await handle.read()) === null;
-  } finally {
-    await handle.close().catch(() => {});
-  }
-}
-
-async function canonicalRoot(root: string): Promise<string> {
-  const canonical = await realpath(root).catch((err: unknown) => {
+async function canonicalRoot(fs: ExtractFs, root: string): Promise<string> {
+  const canonical = await fs.realpath(root).catch((err: unknown) => {
     throw invalidArgument(`extraction root ${root} does not exist`, err);
   });
-  if (!(await lstat(canonical)).isDirectory())
+  if (!(await fs.lstat(canonical)).isDirectory())
     throw invalidArgument(`extraction root ${root} is not a directory`);
   return canonical;
 }
@@ -153,26 +152,30 @@ interface Metadata {
   gid: number;
   /** Permission bits including setuid, setgid and sticky. */
   mode: number;
-  atime: Date | number;
-  mtime: Date | number;
+  atime: TimeLike;
+  mtime: TimeLike;
   xattrs: Array<[string, Buffer]>;
 }
 
 /** Directory times are set last: writing a directory's children changes its mtime. */
 interface PendingDirTimes {
   parts: string[];
-  atime: Date | number;
-  mtime: Date | number;
+  atime: TimeLike;
+  mtime: TimeLike;
 }
 
 const FILE_CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-/** Files up to this size are read whole and written in the background (see write-queue.ts). */
+/**
+ * Files up to this size are read whole and written in the background (see write-queue.ts), when
+ * the fs calls can overlap.
+ */
 const QUEUED_FILE_BYTES = 1024 * 1024;
 const DIR_OPEN_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 const isNotFound = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
 
 class LayerExtraction {
   bytes = 0;
+  private readonly fs: ExtractFs;
   private readonly tree: RootedTree;
   private readonly whiteouts: 'apply' | 'keep' | 'overlay';
   private readonly onEntry: ((entry: ExtractedEntry) => void) | undefined;
@@ -192,13 +195,14 @@ class LayerExtraction {
   /** See ExtractedLayer.treeSize; null once something was removed or replaced. */
   treeSize: number | null;
 
-  constructor(root: string, opts: ExtractLayerOptions, fresh: boolean) {
-    this.tree = new RootedTree(root);
+  constructor(root: string, opts: InThreadExtractOptions, fs: ExtractFs, fresh: boolean) {
+    this.fs = fs;
+    this.tree = new RootedTree(root, fs);
     this.whiteouts = opts.whiteouts ?? 'apply';
     this.onEntry = opts.onEntry;
     this.fresh = fresh;
     this.treeSize = fresh ? 0 : null;
-    this.umask = currentUmask();
+    this.umask = opts.umask === undefined ? currentUmask() : opts.umask;
   }
 
   async apply(header: Header, body: AsyncIterable<unknown>): Promise<void> {
@@ -226,16 +230,16 @@ class LayerExtraction {
     for (const { parts, atime, mtime } of this.pendingDirTimes) {
       const ancestors = await this.tree.inspectAncestors(parts);
       if (!ancestors.ok) continue;
-      let dir: FileHandle;
+      let dir: number;
       try {
-        dir = await open(this.tree.path(parts), DIR_OPEN_FLAGS);
+        dir = await this.fs.open(this.tree.path(parts), DIR_OPEN_FLAGS);
       } catch {
         continue; // gone, or no longer a directory
       }
       try {
-        await dir.utimes(atime, mtime);
+        await this.fs.futimes(dir, atime, mtime);
       } finally {
-        await dir.close();
+        await this.fs.close(dir);
       }
     }
   }
@@ -312,7 +316,8 @@ class LayerExtraction {
   /**
    * Writes a small regular file in the background when that cannot change the outcome: a fresh
    * root, nothing at its path yet, no queued write at its path or above it, and no whiteout
-   * name. Its ancestors are prepared (and checked) here, in archive order.
+   * name. Its ancestors are prepared (and checked) here, in archive order. Not with sync calls:
+   * they would not overlap, so the file is written in line (by writeFile) instead.
    */
   private async tryQueueFile(
     parts: string[],
@@ -321,6 +326,7 @@ class LayerExtraction {
     what: string,
   ): Promise<boolean> {
     const size = header.size ?? 0;
+    if (!this.fs.concurrent) return false;
     if (!this.fresh || (header.type !== 'file' && header.type !== 'contiguous-file')) return false;
     if (size > QUEUED_FILE_BYTES || parts.length === 0) return false;
     if (parts.some((part) => part.startsWith(WHITEOUT_PREFIX))) return false;
@@ -340,7 +346,7 @@ class LayerExtraction {
     await this.queue.admit(rel, size, async () => {
       try {
         await this.createFile(this.tree.path(parts), meta, async (file) => {
-          if (chunks.length > 0) await writeAllv(file, chunks);
+          if (chunks.length > 0) await writeAllvTo(this.fs, file, chunks);
         });
       } catch (err) {
         throw asExtractionError(err, what);
@@ -375,15 +381,15 @@ class LayerExtraction {
     const mayExist = !this.fresh || this.touched.has(rel) || this.tree.isKnownDirectory(parts);
     this.touched.add(rel);
     if (!mayExist) return false;
-    let existing: Awaited<ReturnType<typeof lstat>>;
+    let existing: Stats;
     try {
-      existing = await lstat(abs);
+      existing = await this.fs.lstat(abs);
     } catch (err) {
       if (isNotFound(err)) return false;
       throw err;
     }
     if (keepDirectory && existing.isDirectory()) return true;
-    await rm(abs, { recursive: true, force: true });
+    await this.fs.removeTree(abs);
     this.treeSize = null;
     this.tree.forget(parts);
     return false;
@@ -392,17 +398,17 @@ class LayerExtraction {
   private async writeDirectory(parts: string[], meta: Metadata): Promise<void> {
     const abs = this.tree.path(parts);
     // A directory put where this layer whited out a name hides whatever the layers below had there.
-    const hidesLower = this.whiteouts === 'overlay' && parts.length > 0 && (await isWhiteoutAt(abs));
-    if (parts.length > 0 && !(await this.clearPath(parts, true))) await mkdir(abs, 0o700);
+    const hidesLower = this.whiteouts === 'overlay' && parts.length > 0 && (await this.isWhiteoutAt(abs));
+    if (parts.length > 0 && !(await this.clearPath(parts, true))) await this.fs.mkdir(abs, 0o700);
     this.tree.markDirectory(parts);
-    const dir = await open(abs, DIR_OPEN_FLAGS);
+    const dir = await this.fs.open(abs, DIR_OPEN_FLAGS);
     try {
-      await dir.chown(meta.uid, meta.gid);
+      await this.fs.fchown(dir, meta.uid, meta.gid);
       const xattrs = hidesLower ? [...meta.xattrs, OPAQUE_VALUE] : meta.xattrs;
       await setExtendedAttributes(abs, xattrs, meta.what);
-      await dir.chmod(meta.mode); // after chown, which clears setuid/setgid
+      await this.fs.fchmod(dir, meta.mode); // after chown, which clears setuid/setgid
     } finally {
-      await dir.close();
+      await this.fs.close(dir);
     }
     this.pendingDirTimes.push({ parts, atime: meta.atime, mtime: meta.mtime });
   }
@@ -415,7 +421,7 @@ class LayerExtraction {
   ): Promise<void> {
     await this.clearPath(parts, false);
     await this.createFile(this.tree.path(parts), meta, async (file) => {
-      for await (const chunk of entryData(body, meta.what)) await writeAll(file, chunk);
+      for await (const chunk of entryData(body, meta.what)) await writeAll(this.fs, file, chunk);
     });
     this.bytes += size;
     this.addToTreeSize(size);
@@ -426,27 +432,23 @@ class LayerExtraction {
   }
 
   /**
-   * Creates the regular file `abs` (which must not exist), lets `fill` write its content, then
-   * sets owner, xattrs, mode and times through the handle.
+   * Creates the regular file `abs` (which must not exist), lets `fill` write its content to the
+   * descriptor, then sets owner, xattrs, mode and times through it.
    */
-  private async createFile(
-    abs: string,
-    meta: Metadata,
-    fill: (file: FileHandle) => Promise<void>,
-  ): Promise<void> {
+  private async createFile(abs: string, meta: Metadata, fill: (fd: number) => Promise<void>): Promise<void> {
     // Created with its final permission bits when the umask keeps them and chown cannot clear
     // any (it clears setuid/setgid): one chmod less per file.
     const modeAtCreate =
       this.umask !== null && (meta.mode & 0o7000) === 0 && (meta.mode & this.umask) === 0 ? meta.mode : null;
-    const file = await open(abs, FILE_CREATE_FLAGS, modeAtCreate ?? 0o600);
+    const fd = await this.fs.open(abs, FILE_CREATE_FLAGS, modeAtCreate ?? 0o600);
     try {
-      await fill(file);
-      await file.chown(meta.uid, meta.gid);
+      await fill(fd);
+      await this.fs.fchown(fd, meta.uid, meta.gid);
       await setExtendedAttributes(abs, meta.xattrs, meta.what);
-      if (modeAtCreate === null) await file.chmod(meta.mode);
-      await file.utimes(meta.atime, meta.mtime);
+      if (modeAtCreate === null) await this.fs.fchmod(fd, meta.mode);
+      await this.fs.futimes(fd, meta.atime, meta.mtime);
     } finally {
-      await file.close();
+      await this.fs.close(fd);
     }
   }
 
@@ -455,11 +457,11 @@ class LayerExtraction {
     if (target === '' || target.includes('\0')) throw invalidArgument(`${what}: invalid symlink target`);
     await this.clearPath(parts, false);
     const abs = this.tree.path(parts);
-    await symlink(target, abs);
+    await this.fs.symlink(target, abs);
     this.addToTreeSize(Buffer.byteLength(target));
-    await lchown(abs, meta.uid, meta.gid);
+    await this.fs.lchown(abs, meta.uid, meta.gid);
     await setExtendedAttributes(abs, meta.xattrs, meta.what);
-    await lutimes(abs, meta.atime, meta.mtime);
+    await this.fs.lutimes(abs, meta.atime, meta.mtime);
   }
 
   /**
@@ -477,12 +479,12 @@ class LayerExtraction {
       throw invalidArgument(`${targetWhat} does not exist`);
     }
     const targetAbs = this.tree.path(targetParts);
-    const target = await lstat(targetAbs).catch((err: unknown) => {
+    const target = await this.fs.lstat(targetAbs).catch((err: unknown) => {
       throw isNotFound(err) ? invalidArgument(`${targetWhat} does not exist`) : err;
     });
     if (target.isDirectory()) throw invalidArgument(`${targetWhat} is a directory`);
     await this.clearPath(parts, false);
-    await link(targetAbs, this.tree.path(parts));
+    await this.fs.link(targetAbs, this.tree.path(parts));
   }
 
   private async writeSpecialFile(
@@ -497,10 +499,10 @@ class LayerExtraction {
     await makeSpecialFile(abs, type, { major: header.devmajor ?? 0, minor: header.devminor ?? 0 }, what);
     // By path: opening a FIFO or a device could block or act on the device. The node was created
     // just now under checked ancestors, so the path is that node.
-    await lchown(abs, meta.uid, meta.gid);
+    await this.fs.lchown(abs, meta.uid, meta.gid);
     await setExtendedAttributes(abs, meta.xattrs, meta.what);
-    await chmod(abs, meta.mode);
-    await lutimes(abs, meta.atime, meta.mtime);
+    await this.fs.chmod(abs, meta.mode);
+    await this.fs.lutimes(abs, meta.atime, meta.mtime);
   }
 
   /** `.wh.<name>` in `dirParts`: deletes `<name>` there, whatever it is; a missing one is fine. */
@@ -508,7 +510,7 @@ class LayerExtraction {
     if (name === '' || name === '.' || name === '..') throw invalidArgument(`${what}: invalid whiteout`);
     const targetParts = [...dirParts, name];
     if (!(await this.tree.ancestorsExist(targetParts, what))) return;
-    await rm(this.tree.path(targetParts), { recursive: true, force: true });
+    await this.fs.removeTree(this.tree.path(targetParts));
     this.treeSize = null;
     this.tree.forget(targetParts);
   }
@@ -530,7 +532,7 @@ class LayerExtraction {
     const abs = this.tree.path(targetParts);
     await makeSpecialFile(abs, 'character-device', { major: 0, minor: 0 }, what);
     const meta = this.metadata(header, what);
-    await lchown(abs, meta.uid, meta.gid);
+    await this.fs.lchown(abs, meta.uid, meta.gid);
   }
 
   /** Overlay mode, `.wh..wh..opq` in `dirParts`: marks the directory opaque (made if missing). */
@@ -548,31 +550,31 @@ class LayerExtraction {
 
   private async removeLowerContent(dirParts: string[]): Promise<void> {
     const dir = this.tree.path(dirParts);
-    for (const name of await readdir(dir)) {
+    for (const name of await this.fs.readdir(dir)) {
       const childParts = [...dirParts, name];
       const child = this.tree.path(childParts);
       if (this.unpacked.has(joinEntryPath(childParts))) {
-        if ((await lstat(child)).isDirectory()) await this.removeLowerContent(childParts);
+        if ((await this.fs.lstat(child)).isDirectory()) await this.removeLowerContent(childParts);
       } else {
-        await rm(child, { recursive: true, force: true });
+        await this.fs.removeTree(child);
         this.treeSize = null;
         this.tree.forget(childParts);
       }
+    }
+  }
+
+  private async isWhiteoutAt(path: string): Promise<boolean> {
+    try {
+      return isOverlayWhiteout(await this.fs.lstat(path));
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
     }
   }
 }
 
 const OPAQUE_VALUE: [string, Buffer] = [OVERLAY_OPAQUE_XATTR, Buffer.from('y')];
 const isOverlayXattr = (name: string) => name.startsWith('trusted.overlay.');
-
-async function isWhiteoutAt(path: string): Promise<boolean> {
-  try {
-    return isOverlayWhiteout(await lstat(path));
-  } catch (err) {
-    if (isNotFound(err)) return false;
-    throw err;
-  }
-}
 
 /** An entry's bytes; failing to read them (truncated or corrupt input) is the archive's fault. */
 async function* entryData(body: AsyncIterable<unknown>, what: string): AsyncGenerator<Buffer> {

@@ -10,10 +10,10 @@
  * The checks assume nothing else changes the tree meanwhile (the layer being written or read is
  * not in use), as the rest of the layer store does.
  */
-import { chmod, lstat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { invalidArgument } from '../errors.js';
 import { joinEntryPath } from './entry-path.js';
+import { asyncExtractFs, type ExtractFs } from './extract-fs.js';
 
 export type AncestorState =
   | { ok: true }
@@ -25,8 +25,14 @@ export class RootedTree {
   /** Relative paths (`a/b`) already known to be real directories. */
   private readonly knownDirs = new Set<string>();
 
-  /** `root` must be a canonical path (realpath'd): it is trusted as is. */
-  constructor(readonly root: string) {}
+  /**
+   * `root` must be a canonical path (realpath'd): it is trusted as is. `fs` makes the calls (the
+   * sync ones in an extraction worker).
+   */
+  constructor(
+    readonly root: string,
+    private readonly fs: ExtractFs = asyncExtractFs,
+  ) {}
 
   path(parts: readonly string[]): string {
     return parts.length === 0 ? this.root : join(this.root, ...parts);
@@ -39,15 +45,15 @@ export class RootedTree {
       if (this.knownDirs.has(rel)) continue;
       const abs = join(this.root, rel);
       try {
-        const st = await lstat(abs);
+        const st = await this.fs.lstat(abs);
         if (st.isSymbolicLink()) return { ok: false, reason: 'symlink', at: rel };
         if (!st.isDirectory()) return { ok: false, reason: 'not-dir', at: rel };
       } catch (err) {
         if (!isNotFound(err)) throw err;
         if (!create) return { ok: false, reason: 'missing', at: rel };
         // Docker creates missing parents as 0755 directories; chmod makes that independent of umask.
-        await mkdir(abs);
-        await chmod(abs, 0o755);
+        await this.fs.mkdir(abs);
+        await this.fs.chmod(abs, 0o755);
       }
       this.knownDirs.add(rel);
     }
