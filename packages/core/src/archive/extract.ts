@@ -17,6 +17,7 @@ import { internal, invalidArgument, notSupported, TsdockerError } from '../error
 import { decompressStream } from './compression.js';
 import { joinEntryPath, splitEntryPath } from './entry-path.js';
 import { asyncExtractFs, type ExtractFs, type TimeLike } from './extract-fs.js';
+import { extractInWorker, extractWorkerUrl } from './extract-in-worker.js';
 import { RootedTree } from './rooted-tree.js';
 import { makeSpecialFile, setExtendedAttributes } from './special-files.js';
 import {
@@ -39,7 +40,26 @@ export interface ExtractedEntry {
   size: number;
 }
 
-export interface ExtractLayerOptions {
+export type ExtractLayerOptions = ExtractLayerCommonOptions &
+  (
+    | {
+        /** Called after each entry has been applied (progress reporting). */
+        onEntry?: (entry: ExtractedEntry) => void;
+        worker?: false;
+      }
+    | {
+        /**
+         * Extract in a worker thread of its own, with synchronous filesystem calls: more than twice
+         * as fast for a layer of many small files, and the event loop stays free. Takes a few tens
+         * of milliseconds to start, so it is meant for layers (`docker load`, pulls), not small
+         * copies. No `onEntry`: a callback cannot cross threads.
+         */
+        worker: true;
+        onEntry?: never;
+      }
+  );
+
+interface ExtractLayerCommonOptions {
   /**
    * `apply` (default): whiteout entries delete what they name in the directory, as a layer stack
    * of plain directories needs (vfs, the naive diff). `keep`: they are written as the empty files
@@ -50,11 +70,9 @@ export interface ExtractLayerOptions {
    * would steer overlayfs (redirects, metacopy).
    */
   whiteouts?: 'apply' | 'keep' | 'overlay';
-  /** Called after each entry has been applied (progress reporting). */
-  onEntry?: (entry: ExtractedEntry) => void;
 }
 
-/** How tests run the extraction itself, in the calling thread. */
+/** How extract-worker.ts (and tests) run the extraction itself, in the calling thread. */
 export interface InThreadExtractOptions {
   whiteouts?: 'apply' | 'keep' | 'overlay';
   onEntry?: (entry: ExtractedEntry) => void;
@@ -88,6 +106,14 @@ export async function extractLayer(
   tar: Readable,
   opts: ExtractLayerOptions = {},
 ): Promise<ExtractedLayer> {
+  if (opts.worker) {
+    // Null when core runs from its TypeScript sources (its own tests): there is no built worker
+    // file to start, so the extraction runs here, with the async calls.
+    const workerUrl = extractWorkerUrl();
+    if (workerUrl)
+      return extractInWorker(workerUrl, root, tar, { whiteouts: opts.whiteouts, umask: currentUmask() });
+    return extractLayerInThread(root, tar, { whiteouts: opts.whiteouts });
+  }
   return extractLayerInThread(root, tar, opts);
 }
 
