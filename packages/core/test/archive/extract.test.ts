@@ -1,20 +1,21 @@
 import { execFileSync } from 'node:child_process';
 import { lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
+import type { Worker } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
 import { type ExtractedEntry, extractLayer, TsdockerError } from '@tsdocker/core';
 import { describe, expect, it } from 'vitest';
-import { buildTar, tarStreamOf, useTempDirs } from './helpers.js';
+import { buildTar, extractions, tarStreamOf, useTempDirs } from './helpers.js';
 
 const T = new Date(1_600_000_000_000);
 
-describe('extractLayer', () => {
+describe.each(extractions)('extractLayer ($name)', ({ extract }) => {
   const tempDir = useTempDirs();
 
   it('writes files, directories, symlinks and hardlinks with their content', async () => {
     const root = await tempDir();
-    const { bytes } = await extractLayer(
+    const { bytes } = await extract(
       root,
       await tarStreamOf([
         { name: 'etc/', type: 'directory', mode: 0o755 },
@@ -35,7 +36,7 @@ describe('extractLayer', () => {
   it('accepts names with and without a ./ prefix, and PAX long names', async () => {
     const root = await tempDir();
     const longName = `${'d'.repeat(120)}/${'f'.repeat(150)}`;
-    await extractLayer(
+    await extract(
       root,
       await tarStreamOf([
         { name: './a/', type: 'directory' },
@@ -53,7 +54,7 @@ describe('extractLayer', () => {
 
   it('applies numeric owners, special mode bits and times', async () => {
     const root = await tempDir();
-    await extractLayer(
+    await extract(
       root,
       await tarStreamOf([
         { name: 'bin/', type: 'directory', mode: 0o2775, uid: 1000, gid: 1000, mtime: T },
@@ -89,7 +90,7 @@ describe('extractLayer', () => {
 
   it('makes FIFOs and device nodes', async () => {
     const root = await tempDir();
-    await extractLayer(
+    await extract(
       root,
       await tarStreamOf([
         { name: 'dev/', type: 'directory' },
@@ -118,7 +119,7 @@ describe('extractLayer', () => {
     await mkdir(join(root, 'merged'));
     await writeFile(join(root, 'merged/lower'), 'lower');
     await symlink(join(outside, 'target'), join(root, 'was-link'));
-    await extractLayer(
+    await extract(
       root,
       await tarStreamOf([
         { name: 'was-dir', body: 'now a file' },
@@ -139,7 +140,7 @@ describe('extractLayer', () => {
   it('into an empty root, keeps archive order while small files are written in the background', async () => {
     const root = await tempDir();
     const many = Array.from({ length: 40 }, (_, i) => ({ name: `many/f-${i}`, body: `${i}`, mode: 0o640 }));
-    const { bytes } = await extractLayer(
+    const { bytes } = await extract(
       root,
       await tarStreamOf([
         ...many,
@@ -177,7 +178,7 @@ describe('extractLayer', () => {
 
   it('tells the tree size of a fresh extraction, as a walk of the directory measures it', async () => {
     const root = await tempDir();
-    const { treeSize } = await extractLayer(
+    const { treeSize } = await extract(
       root,
       await tarStreamOf([
         { name: 'd/', type: 'directory' },
@@ -204,7 +205,7 @@ describe('extractLayer', () => {
 
   it('does not guess the tree size once something was removed or the root was not empty', async () => {
     const fresh = await tempDir();
-    const replaced = await extractLayer(
+    const replaced = await extract(
       fresh,
       await tarStreamOf([
         { name: 'f', body: 'one' },
@@ -214,12 +215,12 @@ describe('extractLayer', () => {
     expect(replaced.treeSize).toBeNull();
     const used = await tempDir();
     await writeFile(join(used, 'lower'), 'x');
-    expect((await extractLayer(used, await tarStreamOf([{ name: 'g', body: 'g' }]))).treeSize).toBeNull();
+    expect((await extract(used, await tarStreamOf([{ name: 'g', body: 'g' }]))).treeSize).toBeNull();
   });
 
   it('into an empty root, refuses an entry below a file still being written, and stops writing', async () => {
     const root = await tempDir();
-    const err = await extractLayer(
+    const err = await extract(
       root,
       await tarStreamOf([
         ...Array.from({ length: 20 }, (_, i) => ({ name: `f-${i}`, body: 'x'.repeat(1000) })),
@@ -242,7 +243,7 @@ describe('extractLayer', () => {
     for (const file of ['gone', 'keep/a', 'keep/b', 'opaque/lower', 'opaque/lower-dir/x']) {
       await writeFile(join(root, file), file);
     }
-    await extractLayer(
+    await extract(
       root,
       await tarStreamOf([
         { name: '.wh.gone' },
@@ -264,7 +265,7 @@ describe('extractLayer', () => {
   it('writes whiteouts as plain files with whiteouts: keep', async () => {
     const root = await tempDir();
     await writeFile(join(root, 'gone'), 'still here');
-    await extractLayer(root, await tarStreamOf([{ name: '.wh.gone' }, { name: 'd/.wh..wh..opq' }]), {
+    await extract(root, await tarStreamOf([{ name: '.wh.gone' }, { name: 'd/.wh..wh..opq' }]), {
       whiteouts: 'keep',
     });
     expect((await readdir(root)).sort()).toEqual(['.wh.gone', 'd', 'gone']);
@@ -273,7 +274,7 @@ describe('extractLayer', () => {
 
   it('skips AUFS bookkeeping at the root', async () => {
     const root = await tempDir();
-    await extractLayer(
+    await extract(
       root,
       await tarStreamOf([
         { name: '.wh..wh.plnk/', type: 'directory' },
@@ -284,47 +285,58 @@ describe('extractLayer', () => {
     expect(await readdir(root)).toEqual(['real']);
   });
 
-  it('reads gzip-compressed input and reports each entry', async () => {
+  it('reads gzip-compressed input', async () => {
     const root = await tempDir();
     const tar = await buildTar([
       { name: 'a/', type: 'directory' },
       { name: 'a/b', body: 'hello' },
     ]);
-    const seen: ExtractedEntry[] = [];
-    const { bytes } = await extractLayer(root, Readable.from([gzipSync(tar)]), {
-      onEntry: (e) => seen.push(e),
-    });
+    const { bytes } = await extract(root, Readable.from([gzipSync(tar)]));
     expect(bytes).toBe(5);
-    expect(seen.map((e) => [e.name, e.type, e.size])).toEqual([
-      ['a/', 'directory', 0],
-      ['a/b', 'file', 5],
-    ]);
+    expect(await readFile(join(root, 'a/b'), 'utf8')).toBe('hello');
   });
 
   it('takes an empty stream as an empty layer', async () => {
     const root = await tempDir();
-    expect(await extractLayer(root, Readable.from([])).then((r) => r.bytes)).toBe(0);
+    expect(await extract(root, Readable.from([])).then((r) => r.bytes)).toBe(0);
   });
 
   it('refuses a corrupt archive with invalid-argument', async () => {
     const root = await tempDir();
     const garbage = Buffer.alloc(1024, 'x');
-    const err = await extractLayer(root, Readable.from([garbage])).catch((e: unknown) => e);
+    const err = await extract(root, Readable.from([garbage])).catch((e: unknown) => e);
     expect(TsdockerError.is(err, 'invalid-argument')).toBe(true);
     expect((err as Error).message).toMatch(/invalid layer archive/);
+  });
+
+  it('fails when its input fails midway, and writes nothing afterwards', async () => {
+    const root = await tempDir();
+    const tar = await buildTar(
+      Array.from({ length: 300 }, (_, i) => ({ name: `f-${i}`, body: 'x'.repeat(5000) })),
+    );
+    const input = new PassThrough();
+    input.write(tar.subarray(0, 1_500_000)); // more than a batch for the worker
+    setTimeout(() => input.destroy(new Error('the client went away')), 50);
+    const err = await extract(root, input).catch((e: unknown) => e);
+    expect(TsdockerError.is(err, 'invalid-argument'), String(err)).toBe(true);
+    expect(input.destroyed).toBe(true);
+    const names = (await readdir(root)).sort();
+    expect(names.length).toBeLessThan(300);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await readdir(root)).sort()).toEqual(names);
   });
 
   it('refuses a truncated archive', async () => {
     const root = await tempDir();
     const tar = await buildTar([{ name: 'big', body: Buffer.alloc(4096, 1) }]);
-    const err = await extractLayer(root, Readable.from([tar.subarray(0, 1536)])).catch((e: unknown) => e);
+    const err = await extract(root, Readable.from([tar.subarray(0, 1536)])).catch((e: unknown) => e);
     expect(TsdockerError.is(err, 'invalid-argument')).toBe(true);
   });
 
   it('says bzip2 and xz are not supported', async () => {
     const root = await tempDir();
     const xz = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0, 0, 0, 0, 0, 0]);
-    const err = await extractLayer(root, Readable.from([xz])).catch((e: unknown) => e);
+    const err = await extract(root, Readable.from([xz])).catch((e: unknown) => e);
     expect(TsdockerError.is(err, 'not-supported')).toBe(true);
     expect((err as Error).message).toMatch(/xz-compressed layers are not supported/);
   });
@@ -335,7 +347,7 @@ describe('extractLayer', () => {
     // A PATH without the attr tools stands for a machine that lacks the package.
     const path = process.env.PATH;
     process.env.PATH = root;
-    const err = await extractLayer(root, tar)
+    const err = await extract(root, tar)
       .catch((e: unknown) => e)
       .finally(() => {
         process.env.PATH = path;
@@ -346,7 +358,7 @@ describe('extractLayer', () => {
 
   it('sets extended attributes from PAX records', async () => {
     const root = await tempDir();
-    await extractLayer(
+    await extract(
       root,
       await tarStreamOf([{ name: 'f', body: 'x', pax: { 'SCHILY.xattr.user.note': 'hi' } }]),
     );
@@ -354,5 +366,86 @@ describe('extractLayer', () => {
       encoding: 'utf8',
     });
     expect(out).toBe('hi');
+  });
+});
+
+describe('extractLayer, in the calling thread', () => {
+  const tempDir = useTempDirs();
+
+  it('reports each entry', async () => {
+    const root = await tempDir();
+    const seen: ExtractedEntry[] = [];
+    await extractLayer(
+      root,
+      await tarStreamOf([
+        { name: 'a/', type: 'directory' },
+        { name: 'a/b', body: 'hello' },
+        { name: '.wh..wh.plnk/x', body: 'skipped' },
+      ]),
+      { onEntry: (e) => seen.push(e) },
+    );
+    expect(seen.map((e) => [e.name, e.type, e.size])).toEqual([
+      ['a/', 'directory', 0],
+      ['a/b', 'file', 5],
+    ]);
+  });
+});
+
+describe('extractLayer with worker: true', () => {
+  const tempDir = useTempDirs();
+
+  /** Runs `work`, returning the worker threads started meanwhile. */
+  async function workersStartedBy(work: () => Promise<unknown>): Promise<Worker[]> {
+    const started: Worker[] = [];
+    const onWorker = (worker: Worker) => started.push(worker);
+    process.on('worker', onWorker);
+    try {
+      await work();
+    } finally {
+      process.off('worker', onWorker);
+    }
+    return started;
+  }
+
+  it('extracts in a worker thread of its own, stopped when the promise settles', async () => {
+    const root = await tempDir();
+    // Files larger than a batch, and chunks that straddle batches.
+    const big = Buffer.alloc(3 * 1024 * 1024 + 7, 7);
+    const tar = await buildTar([
+      { name: 'big', body: big, mode: 0o640 },
+      { name: 'small', body: 's' },
+    ]);
+    const chunks = Array.from({ length: Math.ceil(tar.length / 65_521) }, (_, i) =>
+      tar.subarray(i * 65_521, (i + 1) * 65_521),
+    );
+    let result: Awaited<ReturnType<typeof extractLayer>> | undefined;
+    const started = await workersStartedBy(async () => {
+      result = await extractLayer(root, Readable.from(chunks), { worker: true });
+    });
+    expect(started).toHaveLength(1);
+    expect(started[0]?.threadId).toBe(-1); // exited
+    expect(result).toEqual({ bytes: big.length + 1, treeSize: big.length + 1 });
+    expect((await readFile(join(root, 'big'))).equals(big)).toBe(true);
+    expect((await stat(join(root, 'big'))).mode & 0o7777).toBe(0o640);
+  });
+
+  it('stops its worker when the extraction fails', async () => {
+    const root = await tempDir();
+    let err: unknown;
+    const started = await workersStartedBy(async () => {
+      err = await extractLayer(root, await tarStreamOf([{ name: '../evil', body: 'x' }]), {
+        worker: true,
+      }).catch((e: unknown) => e);
+    });
+    expect(TsdockerError.is(err, 'invalid-argument')).toBe(true);
+    expect((err as Error).message).toMatch(/layer entry "\.\.\/evil"/);
+    expect(started.map((w) => w.threadId)).toEqual([-1]);
+  });
+
+  it('refuses a missing root as the in-thread extraction does', async () => {
+    const root = join(await tempDir(), 'missing');
+    const err = await extractLayer(root, Readable.from([]), { worker: true }).catch((e: unknown) => e);
+    expect(TsdockerError.is(err, 'invalid-argument')).toBe(true);
+    expect((err as Error).message).toMatch(/extraction root .* does not exist/);
   });
 });

@@ -4,9 +4,12 @@ import { lstat, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { type ExtractedLayer, extractLayer } from '@tsdocker/core';
 import type { Header } from 'tar-stream';
 import { extract, pack } from 'tar-stream';
 import { afterEach } from 'vitest';
+import { extractLayerInThread } from '../../src/archive/extract.js';
+import { syncExtractFs } from '../../src/archive/extract-fs.js';
 
 export type TarEntry = Partial<Header> & { name: string; body?: string | Buffer };
 
@@ -104,3 +107,23 @@ export async function snapshot(
   await walk(root, '');
   return out;
 }
+
+export type Extract = (
+  root: string,
+  tar: Readable,
+  opts?: { whiteouts?: 'apply' | 'keep' | 'overlay' },
+) => Promise<ExtractedLayer>;
+
+/**
+ * The ways a layer is extracted, for running the same cases through each: in the calling thread
+ * with the async fs calls (the built package's default), with the sync ones (the worker's, run
+ * here from the sources), and in the built package's worker thread.
+ */
+export const extractions: Array<{ name: string; extract: Extract }> = [
+  { name: 'async fs', extract: (root, tar, opts) => extractLayer(root, tar, opts) },
+  {
+    name: 'sync fs',
+    extract: (root, tar, opts) => extractLayerInThread(root, tar, { ...opts, fs: syncExtractFs }),
+  },
+  { name: 'worker', extract: (root, tar, opts) => extractLayer(root, tar, { ...opts, worker: true }) },
+];
