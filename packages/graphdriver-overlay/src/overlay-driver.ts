@@ -361,7 +361,7 @@ export class OverlayDriver implements DiffGraphDriver {
       throw err;
     }
     if (!native) return this.naive.applyDiff(id, parent, diff);
-    const { treeSize } = await extractLayer(this.diffDir(id), diff, { whiteouts: 'overlay' });
+    const { treeSize } = await extractLayer(this.diffDir(id), diff, { whiteouts: 'overlay', worker: true });
     // moby's overlay2 reports the diff dir's size (symlinks counted, hardlinks once), not the tar's;
     // the extraction knows it when it wrote into an empty dir and removed nothing, else measure.
     return treeSize ?? diffDirSize(this.diffDir(id));

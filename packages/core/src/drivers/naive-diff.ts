@@ -137,7 +137,7 @@ class NaiveDiffDriver implements DiffGraphDriver {
   async applyDiff(id: string, parent: string | null, diff: Readable): Promise<number> {
     if (this.driver.applyDiff) return this.driver.applyDiff(id, parent, diff);
     return withLayer(this.driver, id, async (layerRoot) => {
-      const { bytes } = await extractLayer(layerRoot, diff, { whiteouts: 'apply' });
+      const { bytes } = await extractLayer(layerRoot, diff, { whiteouts: 'apply', worker: true });
       return bytes;
     });
   }
