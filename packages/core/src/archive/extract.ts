@@ -49,10 +49,11 @@ export type ExtractLayerOptions = ExtractLayerCommonOptions &
       }
     | {
         /**
-         * Extract in a worker thread of its own, with synchronous filesystem calls: more than twice
-         * as fast for a layer of many small files, and the event loop stays free. Takes a few tens
-         * of milliseconds to start, so it is meant for layers (`docker load`, pulls), not small
-         * copies. No `onEntry`: a callback cannot cross threads.
+         * Extract in a worker thread of its own, with synchronous filesystem calls: no round trip
+         * through libuv's thread pool per call, which is most of the time of a layer of many small
+         * files, and the event loop stays free. A thread takes ~40 ms to start, so this is meant
+         * for layers (`docker load`, pulls), not small copies. No `onEntry`: a callback cannot
+         * cross threads. See docs/adr/0004-layer-extraction-in-a-worker.md.
          */
         worker: true;
         onEntry?: never;
