@@ -121,14 +121,17 @@ export function extractInWorker(
     };
     tar.on('data', onData);
     tar.resume(); // even if it was paused before: the extraction reads it whatever its state
-    tar.on('end', () => {
+    // Also listens for 'error' (so a client hanging up is never an unhandled error), reports a
+    // stream closed before its end, and calls back for a stream that had ended already. On an
+    // error the worker fails with it, as an in-thread extraction would.
+    finished(tar, (err) => {
+      if (settled) return;
+      if (err) {
+        post({ type: 'abort', message: err.message });
+        return;
+      }
       flush();
       post({ type: 'end' });
-    });
-    // Also listens for 'error' (so a client hanging up is never an unhandled error) and reports a
-    // stream closed before its end. The worker fails with the error as an in-thread extraction would.
-    finished(tar, (err) => {
-      if (err && !settled) post({ type: 'abort', message: err.message });
     });
 
     worker.on('message', (message: FromExtractWorker) => {

@@ -442,6 +442,13 @@ describe('extractLayer with worker: true', () => {
     expect(started.map((w) => w.threadId)).toEqual([-1]);
   });
 
+  it('takes an input that has ended already as an empty layer', async () => {
+    const root = await tempDir();
+    const input = Readable.from([]);
+    for await (const _ of input); // read to its end
+    expect(await extractLayer(root, input, { worker: true })).toEqual({ bytes: 0, treeSize: 0 });
+  });
+
   it('refuses a missing root as the in-thread extraction does', async () => {
     const root = join(await tempDir(), 'missing');
     const err = await extractLayer(root, Readable.from([]), { worker: true }).catch((e: unknown) => e);
