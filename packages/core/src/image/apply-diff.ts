@@ -34,7 +34,8 @@ export async function applyAndDigest(
   } = {},
 ): Promise<AppliedDiff> {
   const hash = opts.knownDigest ? null : createHash('sha256');
-  const toDriver = new PassThrough();
+  // Room for a few reads' worth: with the default 16 KiB every chunk would wait for a drain.
+  const toDriver = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
   // The driver may destroy its input on a bad entry; that surfaces through `applying`.
   toDriver.on('error', () => {});
   let settled = false;

@@ -179,19 +179,22 @@ export class ArchiveSpool {
     } catch (err) {
       throw internal(`spooling ${what}: ${(err as Error).message}`, err);
     }
-    // Chunks are written in batches: one write per network-sized chunk is latency-bound.
+    // Chunks are written in batches: one write per network-sized chunk is latency-bound. One
+    // batch is written while the next is read, so receiving never waits for the disk unless it
+    // is a whole batch ahead.
     let pending: Buffer[] = [];
     let pendingBytes = 0;
+    let writing: Promise<void> = Promise.resolve();
     const flush = async () => {
+      await writing;
       if (pendingBytes === 0) return;
       const batch = pending;
       pending = [];
       pendingBytes = 0;
-      try {
-        await writeAllv(fh, batch);
-      } catch (err) {
+      writing = writeAllv(fh, batch).catch((err: unknown) => {
         throw internal(`spooling ${what}: ${(err as Error).message}`, err);
-      }
+      });
+      writing.catch(() => {}); // awaited by the next flush, or below
     };
     try {
       const chunks = body[Symbol.asyncIterator]();
@@ -211,7 +214,10 @@ export class ArchiveSpool {
         if (pendingBytes >= SPOOL_WRITE_BYTES || pending.length >= SPOOL_WRITE_CHUNKS) await flush();
       }
       await flush();
+      await writing;
     } finally {
+      // Never close the file under a write still in flight.
+      await writing.catch(() => {});
       await fh.close();
     }
     const digest: Digest | null = hash ? `sha256:${hash.digest('hex')}` : null;
