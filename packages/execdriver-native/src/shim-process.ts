@@ -40,11 +40,18 @@ interface PendingCommand {
  * child stdio stream nobody listens to by the time the child exits, and a short-lived process
  * can exit before the caller gets the handle. The pipe keeps backpressure all the way to the shim.
  */
-function relay(source: Readable | null): Readable {
+export function relay(source: Readable | null): Readable {
   const out = new PassThrough();
   if (source) {
     source.pipe(out);
     source.on('error', () => out.end());
+    // A child's pipe can close without ever emitting 'end' (seen once in a stress run: the shim
+    // gone, its stdout socket closed, its end listeners still waiting). The exit is reported only
+    // once this relay has ended, so such a container stayed "running" forever. Closed is closed:
+    // nothing more can come from the source.
+    source.on('close', () => {
+      if (!out.writableEnded) out.end();
+    });
   } else {
     out.end();
   }
