@@ -6,6 +6,9 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 
+/** How long `docker wait` on a `true` container may take before it counts as a failure. */
+const WAIT_TIMEOUT_MS = 60_000;
+
 /**
  * @typedef {import('./context.mjs').BenchContext} BenchContext
  * @typedef {import('../daemons/daemon.mjs').Daemon} Daemon
@@ -57,7 +60,9 @@ export async function stressDaemon(d, workers, seconds) {
         await d.docker(['rm', '-f', id]);
         continue;
       }
-      const w = await d.docker(['wait', id]);
+      // `true` exits at once: a wait that takes this long is a lost exit, not a slow machine. A
+      // failure, not a bench that hangs (it once waited 14 minutes on one).
+      const w = await d.docker(['wait', id], { timeoutMs: WAIT_TIMEOUT_MS });
       if (w.code !== 0 || w.stdout.trim() !== '0') {
         fail(`wait: exit ${w.code}, status ${w.stdout.trim()} ${w.stderr.trim()}`);
         await d.docker(['rm', '-f', id]);
