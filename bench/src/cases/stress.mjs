@@ -6,7 +6,10 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 
-/** How long `docker wait` on a `true` container may take before it counts as a failure. */
+/**
+ * How long `docker wait` on a `true` container (and the `rm -f` after a failure) may take before
+ * it counts as a failure.
+ */
 const WAIT_TIMEOUT_MS = 60_000;
 
 /**
@@ -57,7 +60,7 @@ export async function stressDaemon(d, workers, seconds) {
       const s = await d.docker(['start', id]);
       if (s.code !== 0) {
         fail(`start: ${s.stderr.trim()}`);
-        await d.docker(['rm', '-f', id]);
+        await d.docker(['rm', '-f', id], { timeoutMs: WAIT_TIMEOUT_MS });
         continue;
       }
       // `true` exits at once: a wait that takes this long is a lost exit, not a slow machine. A
@@ -65,13 +68,13 @@ export async function stressDaemon(d, workers, seconds) {
       const w = await d.docker(['wait', id], { timeoutMs: WAIT_TIMEOUT_MS });
       if (w.code !== 0 || w.stdout.trim() !== '0') {
         fail(`wait: exit ${w.code}, status ${w.stdout.trim()} ${w.stderr.trim()}`);
-        await d.docker(['rm', '-f', id]);
+        await d.docker(['rm', '-f', id], { timeoutMs: WAIT_TIMEOUT_MS });
         continue;
       }
       const r = await d.docker(['rm', id]);
       if (r.code !== 0) {
         fail(`rm: ${r.stderr.trim()}`);
-        await d.docker(['rm', '-f', id]);
+        await d.docker(['rm', '-f', id], { timeoutMs: WAIT_TIMEOUT_MS });
         continue;
       }
       cycles++;
