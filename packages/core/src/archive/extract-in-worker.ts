@@ -13,12 +13,12 @@ import { existsSync } from 'node:fs';
 import { finished, type Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { type ErrorKind, internal, TsdockerError } from '../errors.js';
-import type { ExtractedLayer } from './extract.js';
+import type { ExtractedLayer, WhiteoutMode } from './extract.js';
 
 /** The worker's `workerData`. */
 export interface ExtractWorkerData {
   root: string;
-  whiteouts: 'apply' | 'keep' | 'overlay';
+  whiteouts: WhiteoutMode;
   /** The process's umask (a worker thread cannot read it). */
   umask: number | null;
 }
@@ -71,7 +71,7 @@ export function extractInWorker(
   url: URL,
   root: string,
   tar: Readable,
-  opts: { whiteouts?: 'apply' | 'keep' | 'overlay'; umask: number | null },
+  opts: { whiteouts?: WhiteoutMode; umask: number | null },
 ): Promise<ExtractedLayer> {
   return new Promise((resolve, reject) => {
     const workerData: ExtractWorkerData = { root, whiteouts: opts.whiteouts ?? 'apply', umask: opts.umask };

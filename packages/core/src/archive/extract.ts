@@ -60,22 +60,23 @@ export type ExtractLayerOptions = ExtractLayerCommonOptions &
       }
   );
 
+/**
+ * What whiteout entries become. `apply` (default): they delete what they name in the directory,
+ * as a layer stack of plain directories needs (vfs, the naive diff). `keep`: they are written as
+ * the empty files they are, for a driver that interprets them itself. `overlay`: they become
+ * overlayfs whiteouts (a 0:0 character device for `.wh.<name>`, the `trusted.overlay.opaque=y`
+ * xattr on the directory for `.wh..wh..opq`), for extracting into an overlay layer's upper
+ * (`diff`) directory; `trusted.overlay.*` xattrs carried by the archive itself are dropped in this
+ * mode, since they would steer overlayfs (redirects, metacopy).
+ */
+export type WhiteoutMode = 'apply' | 'keep' | 'overlay';
+
 interface ExtractLayerCommonOptions {
-  /**
-   * `apply` (default): whiteout entries delete what they name in the directory, as a layer stack
-   * of plain directories needs (vfs, the naive diff). `keep`: they are written as the empty files
-   * they are, for a driver that interprets them itself. `overlay`: they become overlayfs whiteouts
-   * (a 0:0 character device for `.wh.<name>`, the `trusted.overlay.opaque=y` xattr on the
-   * directory for `.wh..wh..opq`), for extracting into an overlay layer's upper (`diff`) directory;
-   * `trusted.overlay.*` xattrs carried by the archive itself are dropped in this mode, since they
-   * would steer overlayfs (redirects, metacopy).
-   */
-  whiteouts?: 'apply' | 'keep' | 'overlay';
+  whiteouts?: WhiteoutMode;
 }
 
 /** How extract-worker.ts (and tests) run the extraction itself, in the calling thread. */
-export interface InThreadExtractOptions {
-  whiteouts?: 'apply' | 'keep' | 'overlay';
+export interface InThreadExtractOptions extends ExtractLayerCommonOptions {
   onEntry?: (entry: ExtractedEntry) => void;
   /** Default: the async calls. */
   fs?: ExtractFs;
@@ -204,7 +205,7 @@ class LayerExtraction {
   bytes = 0;
   private readonly fs: ExtractFs;
   private readonly tree: RootedTree;
-  private readonly whiteouts: 'apply' | 'keep' | 'overlay';
+  private readonly whiteouts: WhiteoutMode;
   private readonly onEntry: ((entry: ExtractedEntry) => void) | undefined;
   /** Paths written by this layer and their ancestors: an opaque directory keeps these. */
   private readonly unpacked = new Set<string>();

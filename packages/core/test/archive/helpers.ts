@@ -8,7 +8,7 @@ import { type ExtractedLayer, extractLayer } from '@tsdocker/core';
 import type { Header } from 'tar-stream';
 import { extract, pack } from 'tar-stream';
 import { afterEach } from 'vitest';
-import { extractLayerInThread } from '../../src/archive/extract.js';
+import { extractLayerInThread, type WhiteoutMode } from '../../src/archive/extract.js';
 import { syncExtractFs } from '../../src/archive/extract-fs.js';
 
 export type TarEntry = Partial<Header> & { name: string; body?: string | Buffer };
@@ -111,7 +111,7 @@ export async function snapshot(
 export type Extract = (
   root: string,
   tar: Readable,
-  opts?: { whiteouts?: 'apply' | 'keep' | 'overlay' },
+  opts?: { whiteouts?: WhiteoutMode },
 ) => Promise<ExtractedLayer>;
 
 /**
