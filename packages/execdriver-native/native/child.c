@@ -53,6 +53,22 @@ void child_wait_go(const struct child_ctx *ctx) {
   if (r != 1) _exit(1);
 }
 
+/*
+ * The process joins its cgroups itself, writing "0" (the caller) into each file: on v1 these are
+ * `tasks` files, which move the calling thread alone and skip the global threadgroup lock that
+ * a `cgroup.procs` write takes (waiting out an RCU grace period: 5-20 ms per start). The
+ * process is single-threaded here, so the thread is the whole process, and everything it
+ * starts later is born in these cgroups. On v2 they are `cgroup.procs` files.
+ */
+void child_join_cgroups(const struct child_ctx *ctx) {
+  const struct strvec *files = &ctx->spec->cgroup_join;
+  for (size_t i = 0; i < files->n; i++) {
+    int fd = open(files->v[i], O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write_all(fd, "0", 1) < 0) child_fail(ctx, "join cgroup %s: %s", files->v[i], errstr(errno));
+    close(fd);
+  }
+}
+
 /* runc's fixStdioPermissions: the user must be able to reopen its stdio via /dev/stdout. */
 static void give_stdio_to_user(const struct child_ctx *ctx) {
   const struct spec *spec = ctx->spec;

@@ -88,6 +88,8 @@ int mode_exec(const struct spec *spec) {
   if (pid == 0) {
     child_make_undumpable(&ctx);
     child_wait_go(&ctx);
+    /* Before the container's mount namespace hides the host's cgroup paths. */
+    child_join_cgroups(&ctx);
     for (size_t i = 0; i < N_EXEC_NS; i++) {
       if (ns_fd[i] < 0) continue;
       if (setns(ns_fd[i], exec_ns[i].flag) < 0)

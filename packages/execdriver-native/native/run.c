@@ -50,7 +50,9 @@ static int init_main(void *arg) {
   const struct spec *spec = ctx->spec;
 
   child_make_undumpable(ctx);
-  child_wait_go(ctx); /* now in the container's cgroups */
+  child_wait_go(ctx);
+  /* Before any namespace is joined: the host's cgroup paths are still the ones in the spec. */
+  child_join_cgroups(ctx);
 
   for (int k = 0; k < NS_COUNT; k++) {
     if (a->join_fd[k] < 0) continue;

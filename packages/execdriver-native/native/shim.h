@@ -92,7 +92,7 @@ struct spec {
   struct sysctl_entry *sysctls;
   size_t n_sysctls;
   /* supervision */
-  struct strvec cgroup_procs;
+  struct strvec cgroup_join; /* files the process writes "0" into to join its cgroups */
   char *oom_events;
   char *exit_file;
 };
@@ -135,6 +135,7 @@ struct child_ctx {
 /* Writes "message" to the error pipe and exits the child. */
 __attribute__((noreturn, format(printf, 2, 3))) void child_fail(const struct child_ctx *ctx, const char *fmt, ...);
 void child_wait_go(const struct child_ctx *ctx);
+void child_join_cgroups(const struct child_ctx *ctx);
 /* Mounts, devices, pivot_root (run mode only; before the process's stdio exists). */
 void rootfs_prepare(const struct child_ctx *ctx);
 /* Masked and read-only paths, read-only root (run mode; after stdio / console). */

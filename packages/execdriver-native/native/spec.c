@@ -220,7 +220,7 @@ static int set_record(struct spec *spec, char *key, char *value, char *err, size
     else return fail(err, errlen, "spec: unknown key %s", key);
   } else if (strcmp(key, "masked") == 0) strvec_push(&spec->masked, value);
   else if (strcmp(key, "readonly") == 0) strvec_push(&spec->readonly_paths, value);
-  else if (strcmp(key, "cgroup.procs") == 0) strvec_push(&spec->cgroup_procs, value);
+  else if (strcmp(key, "cgroup.join") == 0) strvec_push(&spec->cgroup_join, value);
   else if (strcmp(key, "oom_events") == 0) spec->oom_events = value;
   else if (strcmp(key, "exit_file") == 0) spec->exit_file = value;
   else return fail(err, errlen, "spec: unknown key %s", key);

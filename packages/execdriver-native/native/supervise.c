@@ -1,5 +1,5 @@
 /*
- * The shim's side of a process's life: stdio plumbing, the start handshake (cgroups, "go",
+ * The shim's side of a process's life: stdio plumbing, the start handshake ("go" - the child then joins its cgroups -,
  * terminal, exec result), then a poll() loop relaying stdio and serving control commands until
  * the process exits and its output has drained. The child never gets the daemon's fds.
  */
@@ -97,22 +97,6 @@ void plumbing_close_child_ends(struct plumbing *p) {
 }
 
 /* ---- start handshake ------------------------------------------------------------------------ */
-
-static int join_cgroups(const struct spec *spec, pid_t pid) {
-  char buf[32];
-  int len = snprintf(buf, sizeof buf, "%d", (int)pid);
-  for (size_t i = 0; i < spec->cgroup_procs.n; i++) {
-    const char *path = spec->cgroup_procs.v[i];
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || write_all(fd, buf, (size_t)len) < 0) {
-      control_event("error join cgroup %s: %s", path, errstr(errno));
-      if (fd >= 0) close(fd);
-      return -1;
-    }
-    close(fd);
-  }
-  return 0;
-}
 
 static void give_up_on_child(pid_t pid) {
   kill(pid, SIGKILL);
@@ -262,10 +246,6 @@ static void write_exit_file(const char *path, const char *line) {
 int supervise(const struct spec *spec, struct plumbing *p, pid_t pid, int is_init) {
   long long oom_before = is_init ? read_oom_kill_count(spec->oom_events) : 0;
 
-  if (join_cgroups(spec, pid) < 0) {
-    give_up_on_child(pid);
-    return 1;
-  }
   if (write_all(p->sync[0], "G", 1) < 0) {
     control_event("error start process: %s", errstr(errno));
     give_up_on_child(pid);

@@ -125,7 +125,7 @@ export class NativeExecDriver implements ExecDriver {
       const encoded = encodeRunSpec(
         { ...spec, mounts },
         {
-          cgroupProcs: cgroup.procsFiles(),
+          cgroupJoin: cgroup.joinFiles(),
           oomEvents: cgroup.oomEventsFile(),
           exitFile,
           ...confinement,
@@ -176,7 +176,7 @@ export class NativeExecDriver implements ExecDriver {
     };
     await writeFile(
       specFile,
-      encodeExecSpec(containerId, init.pid, process, { cgroupProcs: cgroup.procsFiles(), ...confinement }),
+      encodeExecSpec(containerId, init.pid, process, { cgroupJoin: cgroup.joinFiles(), ...confinement }),
       { mode: 0o600 },
     );
     try {

@@ -35,8 +35,8 @@ const RLIMIT_NUMBERS: Record<string, number> = {
 
 /** What the driver adds to a container's spec: where the shim puts the process and its status. */
 export interface ShimSupervision {
-  /** `cgroup.procs` files the process is written into before it runs. */
-  cgroupProcs: string[];
+  /** Files the process writes `0` into, to join its cgroups before it runs (CgroupManager.joinFiles). */
+  cgroupJoin: string[];
   /** `memory.oom_control` (v1) or `memory.events` (v2); its `oom_kill` counter detects OOM kills. */
   oomEvents?: string;
   /** Where the shim records the exit line, so the status survives the daemon. */
@@ -124,7 +124,7 @@ function writeSupervision(w: SpecWriter, s: ShimSupervision): void {
     w.add('rlimit.soft', limitText(r.soft, `${r.type} soft limit`));
     w.add('rlimit.hard', limitText(r.hard, `${r.type} hard limit`));
   }
-  for (const path of s.cgroupProcs) w.add('cgroup.procs', path);
+  for (const path of s.cgroupJoin) w.add('cgroup.join', path);
   if (s.oomEvents) w.add('oom_events', s.oomEvents);
   if (s.exitFile) w.add('exit_file', s.exitFile);
 }

@@ -57,9 +57,9 @@ describe('cgroup v1 manager', () => {
     expect(await read('pids/tsdocker/c1/pids.max')).toBe('10');
     expect(await read('devices/tsdocker/c1/devices.deny')).toBe('a');
     expect(cg.enforcesDeviceAllowlist).toBe(true);
-    expect(cg.procsFiles().sort()).toEqual(
+    expect(cg.joinFiles().sort()).toEqual(
       ['blkio', 'cpu,cpuacct', 'cpuset', 'devices', 'freezer', 'memory', 'pids'].map((c) =>
-        join(root, c, 'tsdocker/c1/cgroup.procs'),
+        join(root, c, 'tsdocker/c1/tasks'),
       ),
     );
     expect(cg.oomEventsFile()).toBe(join(root, 'memory/tsdocker/c1/memory.oom_control'));
@@ -169,7 +169,7 @@ describe('cgroup v2 manager', () => {
     expect(await read('tsdocker/c1/cpu.weight')).toBe('39');
     expect(await read('tsdocker/c1/cpu.max')).toBe('50000 100000');
     expect(await read('tsdocker/c1/pids.max')).toBe('max');
-    expect(cg.procsFiles()).toEqual([join(root, 'tsdocker/c1/cgroup.procs')]);
+    expect(cg.joinFiles()).toEqual([join(root, 'tsdocker/c1/cgroup.procs')]);
     expect(cg.oomEventsFile()).toBe(join(root, 'tsdocker/c1/memory.events'));
     expect(cg.enforcesDeviceAllowlist).toBe(false);
   });

@@ -126,6 +126,28 @@ describe('native exec driver', { timeout: 60_000 }, () => {
     expect(await exists(join(ctx.runtimeDir, s.id))).toBe(false);
   });
 
+  it("puts the init and every exec'd process in the container's cgroup in each hierarchy", async () => {
+    // The processes join by themselves (writing 0 into `tasks` on v1): check every line of
+    // /proc/<pid>/cgroup that belongs to a hierarchy the container uses.
+    const s = await spec({ args: ['sleep', '1000'] });
+    const h = await driver.start(s);
+    const exec = await driver.exec(s.id, { ...s.process, args: ['cat', '/proc/self/cgroup'] });
+    const [execCgroups] = await Promise.all([output(exec.stdout), output(exec.stderr), exec.exited]);
+    const ownLines = (text: string) =>
+      text
+        .trim()
+        .split('\n')
+        .filter((line) => line.endsWith(`/tsdocker/${s.id}`));
+    const initLines = ownLines(await readFile(`/proc/${h.pid}/cgroup`, 'utf8'));
+    const controllers = initLines.map((line) => line.split(':')[1]);
+    if ((await detectCgroupVersion()) === 1)
+      expect(controllers).toEqual(expect.arrayContaining(['memory', 'pids']));
+    else expect(controllers).toEqual(['']);
+    expect(ownLines(execCgroups)).toEqual(initLines);
+    await h.signal('KILL');
+    await Promise.all([output(h.stdout), output(h.stderr), h.exited]);
+  });
+
   it('leaves no cgroup or state behind when a start fails', async () => {
     const s = await spec({ args: ['no-such-command'], resources: { pidsLimit: 10 } });
     const err = await driver.start(s).catch((e: unknown) => e);

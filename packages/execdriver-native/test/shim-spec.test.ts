@@ -3,10 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeSpec, encodeExecSpec, encodeRunSpec, SPEC_VERSION } from '../src/shim-spec.js';
 
 const supervision = {
-  cgroupProcs: [
-    '/sys/fs/cgroup/memory/tsdocker/c1/cgroup.procs',
-    '/sys/fs/cgroup/pids/tsdocker/c1/cgroup.procs',
-  ],
+  cgroupJoin: ['/sys/fs/cgroup/memory/tsdocker/c1/tasks', '/sys/fs/cgroup/pids/tsdocker/c1/tasks'],
   oomEvents: '/sys/fs/cgroup/memory/tsdocker/c1/memory.oom_control',
   exitFile: '/run/tsdocker/native/c1/exit',
   capabilities: [0, 1, 31],
@@ -89,7 +86,7 @@ describe('run spec file', () => {
   });
 
   it('carries the supervision details', () => {
-    expect(values(records, 'cgroup.procs')).toEqual(supervision.cgroupProcs);
+    expect(values(records, 'cgroup.join')).toEqual(supervision.cgroupJoin);
     expect(values(records, 'oom_events')).toEqual([supervision.oomEvents]);
     expect(values(records, 'exit_file')).toEqual([supervision.exitFile]);
     expect(values(records, 'caps')).toEqual(['0,1,31']);
@@ -177,7 +174,7 @@ describe('exec spec file', () => {
           terminal: false,
           openStdin: true,
         },
-        { cgroupProcs: supervision.cgroupProcs, capabilities: [0] },
+        { cgroupJoin: supervision.cgroupJoin, capabilities: [0] },
       ),
     );
     expect(values(records, 'target_pid')).toEqual(['4242']);

@@ -13,8 +13,12 @@ export interface CgroupManager {
   readonly enforcesDeviceAllowlist: boolean;
   /** Creates the cgroup(s) and applies `resources` and the device allowlist. */
   create(resources: Resources, devices: readonly DeviceSpec[]): Promise<void>;
-  /** The `cgroup.procs` files a process is written into to join the container. */
-  procsFiles(): string[];
+  /**
+   * The files a process writes `0` into to join the container's cgroups itself: `tasks` on v1
+   * (a write there moves the calling thread without the global lock that a `cgroup.procs`
+   * write waits 5-20 ms for), `cgroup.procs` on v2.
+   */
+  joinFiles(): string[];
   /** The file whose `oom_kill N` line counts OOM kills (`memory.oom_control` / `memory.events`). */
   oomEventsFile(): string | undefined;
   /**

@@ -165,8 +165,8 @@ export class CgroupV1Manager implements CgroupManager {
     }
   }
 
-  procsFiles(): string[] {
-    return this.uniqueDirs().map((d) => join(d, 'cgroup.procs'));
+  joinFiles(): string[] {
+    return this.uniqueDirs().map((d) => join(d, 'tasks'));
   }
 
   oomEventsFile(): string | undefined {

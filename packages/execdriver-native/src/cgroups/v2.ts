@@ -96,7 +96,7 @@ export class CgroupV2Manager implements CgroupManager {
     }
   }
 
-  procsFiles(): string[] {
+  joinFiles(): string[] {
     return [join(this.dir, 'cgroup.procs')];
   }
 
