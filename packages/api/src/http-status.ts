@@ -12,12 +12,12 @@ const statusByKind: Record<ErrorKind, number> = {
   'invalid-argument': 400,
   conflict: 409,
   'already-exists': 409,
-  // errdefs.NotImplemented → 501.
+  // errdefs.NotImplemented -> 501.
   'not-supported': 501,
   unavailable: 503,
   forbidden: 403,
   'not-modified': 304,
-  // moby groups Canceled with Internal/DataLoss/DeadlineExceeded → 500 (there is no 499 in moby).
+  // moby groups Canceled with Internal/DataLoss/DeadlineExceeded -> 500 (there is no 499 in moby).
   cancelled: 500,
   internal: 500,
 };

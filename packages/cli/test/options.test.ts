@@ -238,6 +238,10 @@ describe('other flag values', () => {
     expect(parseGoDuration('1h30m')).toBe(5_400_000);
     expect(parseGoDuration('1.5h')).toBe(5_400_000);
     expect(parseGoDuration('300ms')).toBe(300);
+    // Go spells microseconds three ways: us, U+00B5 (micro sign) and U+03BC (Greek mu).
+    expect(parseGoDuration('1500us')).toBe(1.5);
+    expect(parseGoDuration('1500\u00b5s')).toBe(1.5);
+    expect(parseGoDuration('1500\u03bcs')).toBe(1.5);
     expect(parseGoDuration('2024-01-01')).toBeUndefined();
   });
 

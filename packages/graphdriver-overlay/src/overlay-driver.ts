@@ -437,7 +437,7 @@ export class OverlayDriver implements DiffGraphDriver {
     }
   }
 
-  /** Makes `l/<new link>` → `../<id>/diff` (dangling until the layer is renamed into place). */
+  /** Makes `l/<new link>` -> `../<id>/diff` (dangling until the layer is renamed into place). */
   private async makeLink(id: string): Promise<string> {
     for (let attempt = 0; ; attempt++) {
       const link = generateLinkId();

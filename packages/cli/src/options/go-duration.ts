@@ -13,13 +13,13 @@ const UNIT_MS: Record<string, number> = {
 
 /** Returns the duration in milliseconds, or undefined when `input` is not a Go duration. */
 export function parseGoDuration(input: string): number | undefined {
-  const match = /^([-+]?)((?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+|0)$/.exec(input);
+  const match = /^([-+]?)((?:(?:\d+\.?\d*|\.\d+)(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+|0)$/.exec(input);
   if (!match) return undefined;
   const sign = match[1] === '-' ? -1 : 1;
   const body = match[2] as string;
   if (body === '0') return 0;
   let total = 0;
-  for (const part of body.matchAll(/(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) {
+  for (const part of body.matchAll(/(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/g)) {
     total += Number(part[1]) * (UNIT_MS[part[2] as string] as number);
   }
   return sign * total;

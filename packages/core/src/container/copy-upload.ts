@@ -29,7 +29,7 @@ export interface UploadOptions {
  * entries already passed (which the extraction applies in the same order).
  */
 class DirNonDirGuard {
-  /** Relative path → is a directory, for paths the upload has written (or implied). */
+  /** Relative path -> is a directory, for paths the upload has written (or implied). */
   private readonly written = new Map<string, boolean>();
 
   constructor(

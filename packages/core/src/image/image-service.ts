@@ -362,7 +362,7 @@ export class GraphImageService implements ImageService {
   }
 
   /**
-   * Creates container `containerId`'s read-write layer on `parent` — an image id or the chain id
+   * Creates container `containerId`'s read-write layer on `parent`: an image id or the chain id
    * of a layer (null: empty rootfs). `init` fills the init layer below the writable one.
    * The layer survives daemon restarts until `removeRWLayer`.
    */

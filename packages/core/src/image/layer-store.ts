@@ -327,7 +327,7 @@ export class LayerStore {
     };
   }
 
-  /** Drops one reference; deletes the layer (and then its parent, …) when none remain. */
+  /** Drops one reference; deletes the layer (and then its parent, and so on) when none remain. */
   async #releaseLocked(start: RoLayer): Promise<Digest[]> {
     const removed: Digest[] = [];
     for (let layer: RoLayer | null = start; layer; layer = layer.parent) {

@@ -153,7 +153,7 @@ export class ReferenceStore {
     return this.#add(tagNameOnly(ref), id, force);
   }
 
-  /** Records digest reference `ref` (`name@sha256:…`) for `id`; digests are never overwritten. */
+  /** Records digest reference `ref` (`name@sha256:<hex>`) for `id`; digests are never overwritten. */
   async addDigest(ref: NamedReference, id: Digest): Promise<Digest | undefined> {
     if (ref.digest === null) throw invalidArgument('not a digest reference');
     return this.#add(favorDigest(ref), id, false);

@@ -42,7 +42,7 @@ export function displayTime(value: string): string {
  * time or date (local time when no zone is given), or Unix seconds (`1700000000.5`).
  */
 export function parseFilterTimestamp(value: string, nowNs: bigint = nowNanos()): bigint {
-  if (value !== '0' && /^[-+]?(\d*\.?\d*[a-zµμ]+)+$/.test(value)) {
+  if (value !== '0' && /^[-+]?(\d*\.?\d*[a-z\u00b5\u03bc]+)+$/.test(value)) {
     try {
       return nowNs - BigInt(parseGoDuration(value));
     } catch {

@@ -45,7 +45,7 @@ const UNLIMITED_THRESHOLD = 2 ** 62;
 export class CgroupV1Manager implements CgroupManager {
   readonly version = 1;
   readonly enforcesDeviceAllowlist: boolean;
-  /** Controller → the container's directory in that controller's hierarchy. */
+  /** Controller -> the container's directory in that controller's hierarchy. */
   private readonly dirs: ReadonlyMap<V1Controller, string>;
 
   private constructor(
