@@ -46,6 +46,7 @@ export {
   type RunDaemonOptions,
   runDaemon,
 } from './daemon/run-daemon.js';
+export { keepYoungGenerationSmall } from './daemon/young-generation.js';
 export { humanSize, humanSizeWithPrecision } from './format/size.js';
 export { renderTable } from './format/table.js';
 export { compileTemplate } from './format/template.js';
