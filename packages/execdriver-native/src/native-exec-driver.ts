@@ -22,7 +22,7 @@ import { capabilityNumbers } from './capabilities.js';
 import type { CgroupManager, CgroupVersion } from './cgroups/cgroup-manager.js';
 import { detectCgroupVersion, openCgroupManager } from './cgroups/detect.js';
 import type { NativeExecDriverOptions } from './options.js';
-import { compileSeccomp } from './seccomp/compile-seccomp.js';
+import { compileSeccompCached } from './seccomp/compile-seccomp.js';
 import { ShimProcess } from './shim-process.js';
 import { encodeExecSpec, encodeRunSpec, type ShimSupervision } from './shim-spec.js';
 
@@ -92,7 +92,7 @@ export class NativeExecDriver implements ExecDriver {
       rlimits: p.rlimits ?? [],
     };
     if (spec.seccomp) {
-      const { program, flags } = compileSeccomp(spec.seccomp);
+      const { program, flags } = compileSeccompCached(spec.seccomp);
       out.seccompFile = join(dir, 'seccomp.bpf');
       out.seccompFlags = flags;
       await writeFile(out.seccompFile, program, { mode: 0o600 });

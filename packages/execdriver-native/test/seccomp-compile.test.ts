@@ -11,7 +11,7 @@ import {
 } from '@tsdocker/core';
 import { describe, expect, it } from 'vitest';
 import { BpfAssembler } from '../src/seccomp/bpf.js';
-import { compileSeccomp } from '../src/seccomp/compile-seccomp.js';
+import { compileSeccomp, compileSeccompCached } from '../src/seccomp/compile-seccomp.js';
 import { SYSCALLS_X32, SYSCALLS_X86, SYSCALLS_X86_64 } from '../src/seccomp/syscall-tables.js';
 import { type Abi, runFilter, SECCOMP_RET } from './bpf-interpreter.js';
 
@@ -247,5 +247,29 @@ describe('compiling custom filters', () => {
     asm.label(far);
     asm.ret(0);
     expect(() => asm.assemble()).toThrow(/too far/);
+  });
+});
+
+describe('compileSeccompCached', () => {
+  const spec = (capabilities: readonly string[]) =>
+    resolveSeccompProfile(DEFAULT_SECCOMP_PROFILE, {
+      capabilities,
+      goarch: 'amd64',
+      kernelRelease: '6.18.0',
+    })!;
+
+  it('gives what compileSeccomp gives, and the same program again for an equal spec', () => {
+    const first = compileSeccompCached(spec(DEFAULT_CAPABILITIES));
+    expect(first).toEqual(compileSeccomp(spec(DEFAULT_CAPABILITIES)));
+    expect(compileSeccompCached(spec(DEFAULT_CAPABILITIES))).toBe(first);
+  });
+
+  it('compiles a different spec anew, and still refuses a bad one', () => {
+    const all = compileSeccompCached(spec(allCapabilities()));
+    expect(all.program).toEqual(compileSeccomp(spec(allCapabilities())).program);
+    expect(all.program).not.toEqual(compileSeccompCached(spec(DEFAULT_CAPABILITIES)).program);
+    expect(() =>
+      compileSeccompCached({ ...spec(DEFAULT_CAPABILITIES), architectures: ['SCMP_ARCH_VAX'] }),
+    ).toThrow(/unknown architecture/);
   });
 });

@@ -13,6 +13,7 @@ import {
   type Resources,
 } from '@tsdocker/core';
 import {
+  allSteps,
   dirExists,
   killAll,
   makeCgroupDir,
@@ -23,6 +24,7 @@ import {
   removeCgroupDir,
   waitUntil,
   writeCgroupFile,
+  writeCgroupFileNow,
 } from './cgroup-fs.js';
 import type { CgroupLocation, CgroupManager } from './cgroup-manager.js';
 import { deviceCgroupWrites, memoryPlusSwap, pidsMax, validateResources } from './conversions.js';
@@ -59,13 +61,15 @@ export class CgroupV1Manager implements CgroupManager {
 
   /** Finds the mounted controllers under `root`; the container's directories are not created yet. */
   static async open(location: CgroupLocation): Promise<CgroupV1Manager> {
-    const mounts = new Map<V1Controller, string>();
-    for (const controller of V1_CONTROLLERS) {
-      const mount = join(location.root, controller);
-      // cpu and cpuacct may be one hierarchy: both names then lead to the same real directory.
-      if (await dirExists(mount)) mounts.set(controller, await realpath(mount));
-    }
-    return new CgroupV1Manager(location, mounts);
+    // Looked up side by side (this is on the path of every start), kept in the list's order.
+    const found = await Promise.all(
+      V1_CONTROLLERS.map(async (controller) => {
+        const mount = join(location.root, controller);
+        // cpu and cpuacct may be one hierarchy: both names then lead to the same real directory.
+        return (await dirExists(mount)) ? ([controller, await realpath(mount)] as const) : undefined;
+      }),
+    );
+    return new CgroupV1Manager(location, new Map(found.filter((entry) => entry !== undefined)));
   }
 
   mountsFor(destination: string, options: readonly string[]): MountSpec[] {
@@ -117,36 +121,53 @@ export class CgroupV1Manager implements CgroupManager {
     if (resources.cpuShares || resources.cpuQuota || resources.cpuPeriod) this.require('cpu', 'A CPU limit');
     if (resources.pidsLimit !== undefined && resources.pidsLimit > 0) this.require('pids', 'A pids limit');
 
-    for (const [controller, mount] of this.mounts) {
-      if (controller === 'cpuset') await this.createCpuset(mount);
-      else await makeCgroupDir(join(mount, this.location.path));
-    }
+    // Controllers are independent: their directories, then their limits, are made side by side.
+    await allSteps(
+      [...this.mounts].map(([controller, mount]) =>
+        controller === 'cpuset' ? this.createCpuset(mount) : makeCgroupDir(join(mount, this.location.path)),
+      ),
+    );
+    await allSteps([
+      this.limitMemory(resources),
+      this.limitCpu(resources),
+      this.limitPids(resources),
+      this.allowDevices(resources, devices),
+    ]);
+  }
 
+  private async limitMemory(resources: Resources): Promise<void> {
     const memory = this.dir('memory');
-    if (memory && resources.memory) {
-      await writeCgroupFile(join(memory, 'memory.limit_in_bytes'), resources.memory);
-      const memsw = memoryPlusSwap(resources);
-      // Only present with swap accounting; without it there is no swap to limit.
-      if (
-        memsw !== undefined &&
-        (await readCgroupFile(join(memory, 'memory.memsw.limit_in_bytes'))) !== undefined
-      )
-        await writeCgroupFile(join(memory, 'memory.memsw.limit_in_bytes'), memsw);
-    }
+    if (!memory || !resources.memory) return;
+    await writeCgroupFile(join(memory, 'memory.limit_in_bytes'), resources.memory);
+    const memsw = memoryPlusSwap(resources);
+    // Only present with swap accounting; without it there is no swap to limit.
+    if (
+      memsw !== undefined &&
+      (await readCgroupFile(join(memory, 'memory.memsw.limit_in_bytes'))) !== undefined
+    )
+      await writeCgroupFile(join(memory, 'memory.memsw.limit_in_bytes'), memsw);
+  }
+
+  private async limitCpu(resources: Resources): Promise<void> {
     const cpu = this.dir('cpu');
-    if (cpu) {
-      if (resources.cpuShares) await writeCgroupFile(join(cpu, 'cpu.shares'), resources.cpuShares);
-      if (resources.cpuPeriod) await writeCgroupFile(join(cpu, 'cpu.cfs_period_us'), resources.cpuPeriod);
-      if (resources.cpuQuota) await writeCgroupFile(join(cpu, 'cpu.cfs_quota_us'), resources.cpuQuota);
-    }
+    if (!cpu) return;
+    if (resources.cpuShares) await writeCgroupFile(join(cpu, 'cpu.shares'), resources.cpuShares);
+    if (resources.cpuPeriod) await writeCgroupFile(join(cpu, 'cpu.cfs_period_us'), resources.cpuPeriod);
+    if (resources.cpuQuota) await writeCgroupFile(join(cpu, 'cpu.cfs_quota_us'), resources.cpuQuota);
+  }
+
+  private async limitPids(resources: Resources): Promise<void> {
     const pids = this.dir('pids');
     if (pids && resources.pidsLimit !== undefined)
       await writeCgroupFile(join(pids, 'pids.max'), pidsMax(resources.pidsLimit));
+  }
+
+  /** In order: the rules start with a deny of everything, then allow. */
+  private async allowDevices(resources: Resources, devices: readonly DeviceSpec[]): Promise<void> {
     const devicesDir = this.dir('devices');
-    if (devicesDir) {
-      for (const { file, rule } of deviceCgroupWrites(resources.devices, devices))
-        await writeCgroupFile(join(devicesDir, file), rule);
-    }
+    if (!devicesDir) return;
+    for (const { file, rule } of deviceCgroupWrites(resources.devices, devices))
+      writeCgroupFileNow(join(devicesDir, file), rule);
   }
 
   /** A new cpuset cgroup starts with no CPUs and no memory nodes: inherit the parent's, level by level. */
@@ -154,13 +175,16 @@ export class CgroupV1Manager implements CgroupManager {
     let parent = mount;
     for (const segment of this.location.path.split('/').filter(Boolean)) {
       const dir = join(parent, segment);
+      const above = parent;
       await makeCgroupDir(dir);
-      for (const file of ['cpuset.cpus', 'cpuset.mems']) {
-        const own = (await readCgroupFile(join(dir, file)))?.trim();
-        if (own) continue;
-        const inherited = (await readCgroupFile(join(parent, file)))?.trim();
-        if (inherited) await writeCgroupFile(join(dir, file), inherited);
-      }
+      await allSteps(
+        ['cpuset.cpus', 'cpuset.mems'].map(async (file) => {
+          const own = (await readCgroupFile(join(dir, file)))?.trim();
+          if (own) return;
+          const inherited = (await readCgroupFile(join(above, file)))?.trim();
+          if (inherited) await writeCgroupFile(join(dir, file), inherited);
+        }),
+      );
       parent = dir;
     }
   }
