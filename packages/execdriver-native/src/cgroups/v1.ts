@@ -252,9 +252,10 @@ export class CgroupV1Manager implements CgroupManager {
   }
 
   async destroy(): Promise<void> {
+    // Hierarchies side by side: this is on the path of every container removal.
     const dirs = this.uniqueDirs();
-    const present: string[] = [];
-    for (const dir of dirs) if (await dirExists(dir)) present.push(dir);
+    const exists = await Promise.all(dirs.map((dir) => dirExists(dir)));
+    const present = dirs.filter((_, i) => exists[i]);
     if (present.length === 0) return;
 
     // Frozen tasks cannot die: thaw first.
@@ -264,15 +265,14 @@ export class CgroupV1Manager implements CgroupManager {
       if (state && state !== 'THAWED') await this.thaw();
     }
     const remaining = async () => {
-      const all = new Set<number>();
-      for (const dir of present) for (const pid of await readPids(join(dir, 'cgroup.procs'))) all.add(pid);
-      return [...all];
+      const listed = await Promise.all(present.map((dir) => readPids(join(dir, 'cgroup.procs'))));
+      return [...new Set(listed.flat())];
     };
     await waitUntil(`the processes of ${this.location.path} to exit`, async () => {
       const pids = await remaining();
       killAll(pids);
       return pids.length === 0;
     });
-    for (const dir of present) await removeCgroupDir(dir);
+    await allSteps(present.map((dir) => removeCgroupDir(dir)));
   }
 }
