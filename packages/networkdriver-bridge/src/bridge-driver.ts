@@ -24,7 +24,7 @@ import {
 import { Firewall, networkRules, portRules, type Rule } from './firewall.js';
 import type { BridgeOptions } from './options.js';
 import { PortInUseError, type PortProxy, startProxy } from './port-proxy.js';
-import { CommandError, ip, isGone, run } from './run.js';
+import { CommandError, ip, isGone, run, startIp } from './run.js';
 
 const BRIDGE_NAME_OPTION = 'com.docker.network.bridge.name';
 const MAX_IFNAME = 15;
@@ -139,13 +139,17 @@ export class BridgeDriver implements NetworkDriver {
     if (!net || !ep) throw notFound(`endpoint ${endpointId} not found on network ${networkId}`);
     const hostVeth = `${this.opts.vethPrefix}${randomBytes(8).toString('hex')}`.slice(0, MAX_IFNAME);
     const inside = options.interfaceName;
+    // The container end is born inside the sandbox: nothing half-made is ever on the host.
+    const onHost = ip([
+      `link add name ${hostVeth} mtu ${this.opts.mtu} type veth peer name ${inside} mtu ${this.opts.mtu} netns ${options.sandboxKey}`,
+      `link set ${hostVeth} master ${net.bridge}`,
+      `link set ${hostVeth} up`,
+    ]);
+    // The `ip` that configures the container end starts while the host's runs and waits for its
+    // commands: its fork and two execs overlap the host's `ip` instead of following it.
+    const inSandbox = startIp(options.sandboxKey);
     try {
-      // The container end is born inside the sandbox: nothing half-made is ever on the host.
-      await ip([
-        `link add name ${hostVeth} mtu ${this.opts.mtu} type veth peer name ${inside} mtu ${this.opts.mtu} netns ${options.sandboxKey}`,
-        `link set ${hostVeth} master ${net.bridge}`,
-        `link set ${hostVeth} up`,
-      ]);
+      await onHost;
       ep.hostVeth = hostVeth;
       const lines = [
         `link set ${inside} address ${ep.config.macAddress}`,
@@ -153,8 +157,9 @@ export class BridgeDriver implements NetworkDriver {
         `link set ${inside} up`,
       ];
       if (options.defaultGateway) lines.push(`route add default via ${options.defaultGateway} dev ${inside}`);
-      await ip(lines, options.sandboxKey);
+      await inSandbox.run(lines);
     } catch (err) {
+      await inSandbox.cancel();
       await ip([`link del ${hostVeth}`]).catch(() => {});
       ep.hostVeth = undefined;
       throw internal(`failed to join endpoint to sandbox ${options.sandboxKey}: ${detail(err)}`, err);
