@@ -53,12 +53,16 @@ export class ContainerEndpoints {
     return ep;
   }
 
-  /** Allocates, creates and joins one endpoint; records it (store first, then settings). */
+  /**
+   * Allocates, creates and joins one endpoint; records it (store first, then settings). The
+   * sandbox may still be in the making (its key comes when it exists): everything up to the
+   * join overlaps it.
+   */
   async attachEndpoint(
     entry: ContainerEntry,
     live: LiveNetwork,
     ep: EndpointSettings,
-    sandboxKey: string,
+    sandbox: string | Promise<string>,
     index: number,
     gatewayEndpoint: boolean,
   ): Promise<void> {
@@ -92,6 +96,7 @@ export class ContainerEndpoints {
         address: cidr,
         macAddress: mac,
       });
+      const sandboxKey = await sandbox;
       await this.ctx.opts.driver.join(net.Id, endpointId, {
         sandboxKey,
         interfaceName: `eth${index}`,

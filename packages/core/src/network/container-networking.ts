@@ -155,7 +155,12 @@ export class ContainerNetworking {
           env: [],
         };
       }
-      const sandboxKey = await this.sandboxes.create(entry.id);
+      // The namespace is made while the endpoints are allocated, stored and registered: its
+      // helper process and the network store's fsyncs overlap. Nothing joins it before it exists.
+      const sandboxMade = this.sandboxes.create(entry.id);
+      // Its failure is thrown where it is awaited; this keeps it from counting as unhandled first.
+      sandboxMade.catch(() => {});
+      const sandboxKey = this.sandboxes.keyFor(entry.id);
       settings.SandboxKey = sandboxKey;
       settings.SandboxID = randomId();
       try {
@@ -163,6 +168,7 @@ export class ContainerNetworking {
         let embeddedDns: string | undefined;
         if (primaryName === 'none') {
           await this.endpoints.recordPseudoEndpoint(entry, this.ctx.networks.get('none'), settings);
+          await sandboxMade;
         } else {
           let index = 0;
           for (const [name, ep] of Object.entries(settings.Networks)) {
@@ -170,7 +176,7 @@ export class ContainerNetworking {
             if (!live) throw notFound(`network ${name} not found`);
             if (!this.ctx.networks.isBridgeDriver(live))
               throw invalidArgument(`network ${name} cannot be combined with other networks`);
-            await this.endpoints.attachEndpoint(entry, live, ep, sandboxKey, index, index === 0);
+            await this.endpoints.attachEndpoint(entry, live, ep, sandboxMade, index, index === 0);
             if (index === 0) {
               address = ep.IPAddress;
               if (live.dns) embeddedDns = live.dns.address;
@@ -213,6 +219,8 @@ export class ContainerNetworking {
           env: links.env,
         };
       } catch (err) {
+        // A sandbox still in the making is settled first, so its removal cannot race it.
+        await sandboxMade.catch(() => {});
         await this.detachLocked(entry);
         throw err;
       }
