@@ -13,6 +13,7 @@ import {
   internal,
   invalidArgument,
   type JoinOptions,
+  type LeaveOptions,
   type Logger,
   type NetworkConfig,
   type NetworkDriver,
@@ -52,6 +53,8 @@ export class BridgeDriver implements NetworkDriver {
   private readonly networks = new Map<string, BridgeNetwork>();
   private readonly endpoints = new Map<string, Endpoint>();
   private readonly firewall: Firewall | null;
+  /** Host veths still being deleted (see `leave`), by network. */
+  private readonly vethDeletions = new Map<string, Set<Promise<void>>>();
 
   private constructor(
     private readonly opts: BridgeOptions,
@@ -113,6 +116,7 @@ export class BridgeDriver implements NetworkDriver {
     if (!net) return;
     for (const [id, ep] of this.endpoints)
       if (ep.networkId === networkId) await this.deleteEndpoint(networkId, id);
+    await this.vethsDeleted(networkId);
     await this.firewall?.remove(net.rules);
     await ip([`link del ${net.bridge}`]).catch((err) => {
       if (!isGone(err)) throw internal(`failed to remove bridge ${net.bridge}: ${detail(err)}`, err);
@@ -137,6 +141,8 @@ export class BridgeDriver implements NetworkDriver {
     const net = this.networks.get(networkId);
     const ep = this.endpoints.get(endpointId);
     if (!net || !ep) throw notFound(`endpoint ${endpointId} not found on network ${networkId}`);
+    // An address given back a moment ago (`--ip`) may still sit on a veth being deleted.
+    await this.vethsDeleted(networkId);
     const hostVeth = `${this.opts.vethPrefix}${randomBytes(8).toString('hex')}`.slice(0, MAX_IFNAME);
     const inside = options.interfaceName;
     // The container end is born inside the sandbox: nothing half-made is ever on the host.
@@ -166,14 +172,41 @@ export class BridgeDriver implements NetworkDriver {
     }
   }
 
-  async leave(_networkId: string, endpointId: string): Promise<void> {
+  /**
+   * Deletes the endpoint's veth pair. When the container has stopped (`sandboxGoing`) that
+   * finishes in the background: deleting a network device waits for the kernel's RCU barrier,
+   * 15-35 ms on this kind of host, on the path of every `docker run --rm`, and nothing needs the
+   * pair afterwards. Its names are random, its address is only handed out again in turn (or to
+   * an explicit `--ip`, whose join waits for the deletions on its network), and a network is
+   * removed, and the driver closed, only after its deletions are done. A disconnect from a
+   * running container waits: the interface is gone from the container when it returns.
+   */
+  async leave(networkId: string, endpointId: string, options: LeaveOptions = {}): Promise<void> {
     const ep = this.endpoints.get(endpointId);
     if (!ep?.hostVeth) return;
     const veth = ep.hostVeth;
     ep.hostVeth = undefined;
-    await ip([`link del ${veth}`]).catch((err) => {
-      if (!isGone(err)) this.logger.warn('removing a veth failed', { veth, error: detail(err) });
+    const pending = this.vethDeletions.get(networkId) ?? new Set<Promise<void>>();
+    this.vethDeletions.set(networkId, pending);
+    const deletion: Promise<void> = ip([`link del ${veth}`]).then(
+      () => {},
+      (err) => {
+        if (!isGone(err)) this.logger.warn('removing a veth failed', { veth, error: detail(err) });
+      },
+    );
+    pending.add(deletion);
+    void deletion.then(() => {
+      pending.delete(deletion);
+      if (pending.size === 0 && this.vethDeletions.get(networkId) === pending)
+        this.vethDeletions.delete(networkId);
     });
+    if (!options.sandboxGoing) await deletion;
+  }
+
+  /** Settles once every veth deletion started so far on `networkId` is over. */
+  private async vethsDeleted(networkId: string): Promise<void> {
+    const pending = this.vethDeletions.get(networkId);
+    if (pending) await Promise.all(pending);
   }
 
   async publishPorts(

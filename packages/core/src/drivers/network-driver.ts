@@ -67,6 +67,15 @@ export interface JoinOptions {
   defaultGateway?: string;
 }
 
+export interface LeaveOptions {
+  /**
+   * The sandbox is being removed too (its container has stopped): the driver may finish
+   * deleting the interface after `leave` returns, as long as it is gone before `deleteNetwork`
+   * or `close` return and before a later `join` on that network goes ahead.
+   */
+  sandboxGoing?: boolean;
+}
+
 export type PortProtocol = 'tcp' | 'udp';
 
 /** A requested publication; `hostPort` 0 means "pick a free one". */
@@ -104,7 +113,7 @@ export interface NetworkDriver {
   /** Puts the endpoint's interface into the sandbox with its address (and default route). */
   join(networkId: string, endpointId: string, options: JoinOptions): Promise<void>;
   /** Takes the endpoint's interface out of the sandbox (deletes it). Idempotent. */
-  leave(networkId: string, endpointId: string): Promise<void>;
+  leave(networkId: string, endpointId: string, options?: LeaveOptions): Promise<void>;
   /**
    * Publishes ports to a joined endpoint. All or nothing: when one binding fails (the port is
    * taken) the ones made so far are undone and the error says which host address failed.

@@ -4,6 +4,7 @@
  * Callers hold the networks' lock.
  */
 import type { ContainerEntry } from '../container/container-entry.js';
+import type { LeaveOptions } from '../drivers/network-driver.js';
 import { conflict, invalidArgument, notFound } from '../errors.js';
 import { shortId } from '../store/index.js';
 import { formatIp, macForIp, parseCidr, parseIp, parseSubnet } from './ipv4.js';
@@ -122,7 +123,12 @@ export class ContainerEndpoints {
   }
 
   /** Takes one endpoint back. Safe to call for an endpoint that is already gone. */
-  async detachEndpoint(live: LiveNetwork | undefined, ep: EndpointSettings): Promise<void> {
+  /** `sandboxGoing`: the container has stopped and its sandbox goes too (see LeaveOptions). */
+  async detachEndpoint(
+    live: LiveNetwork | undefined,
+    ep: EndpointSettings,
+    options: LeaveOptions = {},
+  ): Promise<void> {
     const endpointId = ep.EndpointID;
     if (!live || !endpointId) return;
     const record = live.stored.endpoints[endpointId];
@@ -133,7 +139,7 @@ export class ContainerEndpoints {
           error: String(err),
         }),
       );
-      await this.ctx.opts.driver.leave(live.stored.network.Id, endpointId).catch(() => {});
+      await this.ctx.opts.driver.leave(live.stored.network.Id, endpointId, options).catch(() => {});
       await this.ctx.opts.driver.deleteEndpoint(live.stored.network.Id, endpointId).catch(() => {});
     }
     if (record) {
@@ -175,7 +181,7 @@ export class ContainerEndpoints {
         const ip = parseIp(ep.IPAddress);
         if (ip !== undefined) last.set(ep.NetworkID, ip);
         const live = this.ctx.networks.byFullId(ep.NetworkID) ?? this.ctx.networks.find(name);
-        await this.detachEndpoint(live, ep).catch((err) =>
+        await this.detachEndpoint(live, ep, { sandboxGoing: true }).catch((err) =>
           this.ctx.opts.logger.warn('releasing an endpoint failed', {
             id: entry.id,
             network: name,
@@ -190,10 +196,11 @@ export class ContainerEndpoints {
     for (const live of this.ctx.networks.values()) {
       for (const ep of Object.values(live.stored.endpoints)) {
         if (ep.containerId !== entry.id) continue;
-        await this.detachEndpoint(live, {
-          ...emptyEndpointSettings(live.stored.network.Id),
-          EndpointID: ep.id,
-        });
+        await this.detachEndpoint(
+          live,
+          { ...emptyEndpointSettings(live.stored.network.Id), EndpointID: ep.id },
+          { sandboxGoing: true },
+        );
       }
     }
   }

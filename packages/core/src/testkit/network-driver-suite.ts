@@ -235,6 +235,31 @@ export function networkDriverSuite(
       await driver().deleteEndpoint(net.config.id, epA);
     });
 
+    it('finishes a leave whose sandbox is going before a later join on the network, and before the network goes', async () => {
+      const net = await network('08');
+      const a = await sandbox();
+      const before = new Set(await links());
+      const epA = await endpoint(net, 2, a);
+      const hostSide = (await links()).filter((l) => !before.has(l));
+      expect(hostSide).toHaveLength(1); // the bridge-side end of the pair
+      await driver().leave(net.config.id, epA, { sandboxGoing: true });
+      // The same address again, in another sandbox (`--ip`): its join waits for the deletion.
+      const b = await sandbox();
+      await endpoint(net, 2, b);
+      expect(await links()).not.toContain(hostSide[0]);
+      expect((await inSandbox(a, ['ip', 'link', 'show', 'eth0'])).ok).toBe(false);
+      expect((await inSandbox(b, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0'])).out).toContain(
+        `${net.host(2)}/24`,
+      );
+      const c = await sandbox();
+      const epC = await endpoint(net, 3, c);
+      const withC = new Set(await links());
+      await driver().leave(net.config.id, epC, { sandboxGoing: true });
+      await driver().deleteNetwork(net.config.id);
+      const after = await links();
+      expect([...withC].filter((l) => !before.has(l) && after.includes(l))).toEqual([]);
+    });
+
     it('keeps two networks apart', async () => {
       const one = await network('04');
       const two = await network('05', [one.subnet]);
