@@ -85,6 +85,12 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
+/** Waits for every step, then throws the first failure (nothing is left running by a throw). */
+async function settleAll(steps: ReadonlyArray<Promise<unknown>>): Promise<void> {
+  const failed = (await Promise.allSettled(steps)).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 async function readOptional(path: string): Promise<string | null> {
   try {
     return await readFile(path, 'utf8');
@@ -114,6 +120,13 @@ export class OverlayDriver implements DiffGraphDriver {
   private readonly locks = new KeyedMutex<string>();
   /** Ids being created right now, so that two concurrent creates of one id cannot both succeed. */
   private readonly creating = new Set<string>();
+  /**
+   * Each layer's `link` and `lower` files, as read (and checked) once or as written at create:
+   * neither changes while the layer exists, and both are read on every container create and
+   * mount. Forgotten when the layer is removed.
+   */
+  private readonly links = new Map<string, string>();
+  private readonly lowerChains = new Map<string, string[] | null>();
   /** core's naive diff over this driver's mounts, for what the native diff cannot do. */
   private readonly naive: DiffGraphDriver;
 
@@ -179,19 +192,29 @@ export class OverlayDriver implements DiffGraphDriver {
 
   /** The layer's short link name (`<home>/l/<link>`). */
   async linkOf(id: string): Promise<string> {
+    const known = this.links.get(id);
+    if (known !== undefined) return known;
     const link = (await readFile(join(this.layerDir(id), 'link'), 'utf8')).trim();
     if (!LINK_ID.test(link)) throw internal(`layer ${id} has a corrupt link file`);
+    this.links.set(id, link);
     return link;
   }
 
   /** The lower chain of `id` (`l/<link>` entries, nearest first), or null for a base layer. */
   async lowersOf(id: string): Promise<string[] | null> {
+    const known = this.lowerChains.get(id);
+    if (known !== undefined) return known;
     const text = await readOptional(join(this.layerDir(id), 'lower'));
-    if (text === null) return null;
+    // A missing file is only a base layer if the layer itself exists: not remembered otherwise.
+    if (text === null) {
+      if (await isDirectory(this.layerDir(id))) this.lowerChains.set(id, null);
+      return null;
+    }
     const lowers = text.trim().split(':');
     // They go into mount options: anything but a short link could inject options.
     if (lowers.length === 0 || lowers.some((l) => !LOWER_ENTRY.test(l)))
       throw internal(`layer ${id} has a corrupt lower file`);
+    this.lowerChains.set(id, lowers);
     return lowers;
   }
 
@@ -254,6 +277,8 @@ export class OverlayDriver implements DiffGraphDriver {
       await unmountAllUnder(dir);
       this.refs.delete(id);
       const link = await this.linkOf(id).catch(() => null);
+      this.links.delete(id);
+      this.lowerChains.delete(id);
       const doomed = join(this.home, STAGING, `removing-${randomBytes(6).toString('hex')}`);
       await rename(dir, doomed);
       if (link !== null) await rm(join(this.home, LINK_DIR, link), { force: true });
@@ -411,26 +436,40 @@ export class OverlayDriver implements DiffGraphDriver {
 
     this.creating.add(id);
     const staging = join(this.home, STAGING, `creating-${randomBytes(6).toString('hex')}`);
-    let linkPath: string | null = null;
+    const made: { link: string | null; lowers: string[] | null } = { link: null, lowers: null };
+    // The parent's chain is read (usually remembered) while the staging directory is made.
+    const chain = parent === null ? null : Promise.all([this.linkOf(parent), this.lowersOf(parent)]);
+    chain?.catch(() => {}); // awaited below; a failure must not count as unhandled meanwhile
     try {
       await mkdir(staging, { mode: 0o710 });
-      await mkdir(join(staging, 'diff'));
-      await chmod(join(staging, 'diff'), 0o755); // an empty layer's root, as Docker makes it
-      if (parent !== null) {
-        const lowers = [`${LINK_DIR}/${await this.linkOf(parent)}`, ...((await this.lowersOf(parent)) ?? [])];
-        if (lowers.length > MAX_LOWER_DEPTH) throw invalidArgument('max depth exceeded');
-        await mkdir(join(staging, 'work'), { mode: 0o700 });
-        await writeFile(join(staging, 'lower'), lowers.join(':'), { mode: 0o644 });
-        // The parent now has a child: it is mounted read-only from here on (moby's "committed").
-        await writeFile(join(this.layerDir(parent), 'committed'), '', { mode: 0o600 });
-      }
-      const link = await this.makeLink(id);
-      linkPath = join(this.home, LINK_DIR, link);
-      await writeFile(join(staging, 'link'), link, { mode: 0o644 });
+      // The new layer's files are independent: made side by side (each is a thread-pool round
+      // trip on the path of every container create), all settled before a failure cleans up.
+      await settleAll([
+        mkdir(join(staging, 'diff')).then(() => chmod(join(staging, 'diff'), 0o755)), // as Docker makes it
+        this.makeLink(id).then((link) => {
+          made.link = link;
+          return writeFile(join(staging, 'link'), link, { mode: 0o644 });
+        }),
+        (async () => {
+          if (chain === null || parent === null) return;
+          const [parentLink, parentLowers] = await chain;
+          const lowers = [`${LINK_DIR}/${parentLink}`, ...(parentLowers ?? [])];
+          if (lowers.length > MAX_LOWER_DEPTH) throw invalidArgument('max depth exceeded');
+          made.lowers = lowers;
+          await settleAll([
+            mkdir(join(staging, 'work'), { mode: 0o700 }),
+            writeFile(join(staging, 'lower'), lowers.join(':'), { mode: 0o644 }),
+            // The parent now has a child: it is mounted read-only from here on (moby's "committed").
+            writeFile(join(this.layerDir(parent), 'committed'), '', { mode: 0o600 }),
+          ]);
+        })(),
+      ]);
       await rename(staging, dir);
+      if (made.link !== null) this.links.set(id, made.link);
+      this.lowerChains.set(id, made.lowers);
     } catch (err) {
       await rm(staging, { recursive: true, force: true });
-      if (linkPath !== null) await rm(linkPath, { force: true });
+      if (made.link !== null) await rm(join(this.home, LINK_DIR, made.link), { force: true });
       throw err;
     } finally {
       this.creating.delete(id);
