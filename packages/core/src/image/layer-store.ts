@@ -537,7 +537,7 @@ export class LayerStore {
       const created: string[] = [];
       let tx: Awaited<ReturnType<LayerDb['beginMount']>> | null = null;
       try {
-        tx = await this.#db.beginMount(mountId, initId);
+        tx = await this.#db.beginMount(mountId, initId, parent);
         let below = parentLayer?.cacheId ?? null;
         if (initId && init) {
           await this.#driver.createReadWrite(initId, below);
@@ -552,7 +552,7 @@ export class LayerStore {
         }
         await this.#driver.createReadWrite(mountId, below);
         created.push(mountId);
-        await this.#db.commitMount(tx, { containerId, mountId, initId, parent });
+        await this.#db.commitMount(tx, containerId);
         this.#rw.set(containerId, { containerId, mountId, initId, parent: parentLayer, mounts: 0 });
       } catch (err) {
         for (const id of created.reverse()) {

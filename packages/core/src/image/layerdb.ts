@@ -193,12 +193,23 @@ export class LayerDb {
     return dir;
   }
 
-  /** Starts a mount record with the driver ids (written before the driver layers exist). */
-  async beginMount(mountId: string, initId: string | null): Promise<RecordTransaction> {
+  /**
+   * Starts a mount record with the driver ids (written before the driver layers exist) and the
+   * parent chain id (known from the start, so its fsync overlaps theirs).
+   */
+  async beginMount(
+    mountId: string,
+    initId: string | null,
+    parent: Digest | null,
+  ): Promise<RecordTransaction> {
     const tx = await this.#begin('mount');
     try {
       // Independent files: their fsyncs overlap instead of queueing.
-      await Promise.all([tx.write('mount-id', mountId), initId ? tx.write('init-id', initId) : null]);
+      await Promise.all([
+        tx.write('mount-id', mountId),
+        initId ? tx.write('init-id', initId) : null,
+        parent ? tx.write('parent', parent) : null,
+      ]);
     } catch (err) {
       await tx.cancel();
       throw err;
@@ -206,10 +217,9 @@ export class LayerDb {
     return tx;
   }
 
-  /** Finishes a mount record and renames it to `mounts/<container id>`. */
-  async commitMount(tx: RecordTransaction, record: MountRecord): Promise<void> {
-    if (record.parent) await tx.write('parent', record.parent);
-    await tx.commitTo(join(this.mountsDir, record.containerId), this.mountsDir);
+  /** Finishes a mount record (begun with all its files) and renames it to `mounts/<container id>`. */
+  async commitMount(tx: RecordTransaction, containerId: string): Promise<void> {
+    await tx.commitTo(join(this.mountsDir, containerId), this.mountsDir);
   }
 
   /** Moves a record out of sight into `tmp/` and returns where it went (to remove afterwards). */
