@@ -7,6 +7,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim is glibc's (musl has none) */
+#endif
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -290,6 +293,10 @@ int supervise(const struct spec *spec, struct plumbing *p, pid_t pid, int is_ini
     return 1;
   }
   control_event("started %d", (int)pid);
+#ifdef __GLIBC__
+  /* A shim lives as long as its container: hand back the heap pages the start-up touched. */
+  malloc_trim(0);
+#endif
 
   static struct pump in_pump, out_pump, err_pump;
   int in_src = spec->open_stdin ? 0 : -1;
