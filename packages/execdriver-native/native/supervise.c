@@ -1,7 +1,8 @@
 /*
- * The shim's side of a process's life: stdio plumbing, the start handshake ("go" - the child then joins its cgroups -,
- * terminal, exec result), then a poll() loop relaying stdio and serving control commands until
- * the process exits and its output has drained. The child never gets the daemon's fds.
+ * The shim's side of a process's life: stdio plumbing, the start handshake ("go", after which
+ * the child joins its cgroups; terminal; exec result), then a poll() loop relaying stdio and
+ * serving control commands until the process exits and its output has drained. The child
+ * never gets the daemon's fds.
  */
 #include "shim.h"
 
