@@ -16,7 +16,7 @@
 #include <sys/types.h>
 
 #define TSD_PROTOCOL_VERSION 1
-#define TSD_SPEC_VERSION "2"
+#define TSD_SPEC_VERSION "3"
 #define TSD_CONTROL_FD 3
 
 /* ---- spec (spec.c) ----------------------------------------------------------------------- */

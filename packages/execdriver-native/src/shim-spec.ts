@@ -11,7 +11,7 @@ import {
   type RlimitSpec,
 } from '@tsdocker/core';
 
-export const SPEC_VERSION = '2';
+export const SPEC_VERSION = '3';
 
 /** Linux's RLIMIT_* numbers (asm-generic/resource.h, which x86 uses). */
 const RLIMIT_NUMBERS: Record<string, number> = {
