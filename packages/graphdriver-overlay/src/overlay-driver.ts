@@ -49,6 +49,7 @@ import {
   type Logger,
   notFound,
   notSupported,
+  settleAll,
   unavailable,
   withNaiveDiff,
 } from '@tsdocker/core';
@@ -83,12 +84,6 @@ async function isDirectory(path: string): Promise<boolean> {
     if (isNotFound(err)) return false;
     throw err;
   }
-}
-
-/** Waits for every step, then throws the first failure (nothing is left running by a throw). */
-async function settleAll(steps: ReadonlyArray<Promise<unknown>>): Promise<void> {
-  const failed = (await Promise.allSettled(steps)).find((r) => r.status === 'rejected');
-  if (failed) throw failed.reason;
 }
 
 async function readOptional(path: string): Promise<string | null> {

@@ -7,7 +7,7 @@ import type { ContainerEntry } from '../container/container-entry.js';
 import type { HostConfigInput } from '../container/create-config.js';
 import { renderHosts, renderResolvConf } from '../container/network-files.js';
 import { conflict, invalidArgument, notFound } from '../errors.js';
-import { shortId } from '../store/index.js';
+import { settleAll, shortId } from '../store/index.js';
 import { type ContainerEndpoints, settingsOf } from './container-endpoints.js';
 import { linkEnv, parseLink } from './links.js';
 import type { LiveNetwork } from './live-networks.js';
@@ -292,12 +292,7 @@ export class ContainerNetworking {
   private async detachLocked(entry: ContainerEntry): Promise<void> {
     // The sandbox goes while the endpoints are released: independent kernel objects, and each
     // step waits on a helper process, so overlapping them takes one wait off the exit path.
-    const [endpoints, sandbox] = await Promise.allSettled([
-      this.endpoints.releaseEndpoints(entry),
-      this.sandboxes.remove(entry.id),
-    ]);
-    if (endpoints.status === 'rejected') throw endpoints.reason;
-    if (sandbox.status === 'rejected') throw sandbox.reason;
+    await settleAll([this.endpoints.releaseEndpoints(entry), this.sandboxes.remove(entry.id)]);
   }
 
   /** After the containers were restored: releases what non-running containers still hold. */

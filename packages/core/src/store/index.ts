@@ -17,3 +17,4 @@ export {
 export { generateId, IdIndex, type PrefixLookup, shortId } from './id-index.js';
 export { LockedMap } from './locked-map.js';
 export { KeyedMutex, Mutex } from './mutex.js';
+export { settleAll } from './settle-all.js';

@@ -80,16 +80,6 @@ export async function readPids(procsFile: string): Promise<number[]> {
     .map(Number);
 }
 
-/**
- * Runs independent cgroup steps at the same time (each is a round trip to the thread pool) and
- * settles only when all have: on a failure, nothing is still creating or writing when the
- * caller destroys the cgroup. Throws the first failure.
- */
-export async function allSteps(steps: ReadonlyArray<Promise<unknown>>): Promise<void> {
-  const failed = (await Promise.allSettled(steps)).find((r) => r.status === 'rejected');
-  if (failed) throw failed.reason;
-}
-
 export async function makeCgroupDir(path: string): Promise<void> {
   try {
     await mkdir(path, { recursive: true });

@@ -11,9 +11,9 @@ import {
   type MountSpec,
   notSupported,
   type Resources,
+  settleAll,
 } from '@tsdocker/core';
 import {
-  allSteps,
   dirExists,
   killAll,
   makeCgroupDir,
@@ -122,12 +122,12 @@ export class CgroupV1Manager implements CgroupManager {
     if (resources.pidsLimit !== undefined && resources.pidsLimit > 0) this.require('pids', 'A pids limit');
 
     // Controllers are independent: their directories, then their limits, are made side by side.
-    await allSteps(
+    await settleAll(
       [...this.mounts].map(([controller, mount]) =>
         controller === 'cpuset' ? this.createCpuset(mount) : makeCgroupDir(join(mount, this.location.path)),
       ),
     );
-    await allSteps([
+    await settleAll([
       this.limitMemory(resources),
       this.limitCpu(resources),
       this.limitPids(resources),
@@ -177,7 +177,7 @@ export class CgroupV1Manager implements CgroupManager {
       const dir = join(parent, segment);
       const above = parent;
       await makeCgroupDir(dir);
-      await allSteps(
+      await settleAll(
         ['cpuset.cpus', 'cpuset.mems'].map(async (file) => {
           const own = (await readCgroupFile(join(dir, file)))?.trim();
           if (own) return;
@@ -273,6 +273,6 @@ export class CgroupV1Manager implements CgroupManager {
       killAll(pids);
       return pids.length === 0;
     });
-    await allSteps(present.map((dir) => removeCgroupDir(dir)));
+    await settleAll(present.map((dir) => removeCgroupDir(dir)));
   }
 }
