@@ -23,7 +23,7 @@ import { childrenMap, commandLine, descendants, isAlive, namespacesOf, parentMap
  * Environment for the docker CLI: only what it needs, nothing from the user's docker config.
  * @param {string} host @param {string} configDir
  */
-function cliEnv(host, configDir) {
+export function cliEnv(host, configDir) {
   /** @type {NodeJS.ProcessEnv} */
   const env = {};
   for (const k of ['PATH', 'HOME', 'LANG', 'TZ']) if (process.env[k] !== undefined) env[k] = process.env[k];
