@@ -52,6 +52,7 @@ import {
   settleAll,
   unavailable,
   withNaiveDiff,
+  writeFileAtomic,
 } from '@tsdocker/core';
 import { assertLayerId, LINK_DIR } from './layer-id.js';
 import { generateLinkId, LINK_ID } from './link-id.js';
@@ -80,6 +81,16 @@ const isNotFound = (err: unknown) => (err as NodeJS.ErrnoException).code === 'EN
 async function isDirectory(path: string): Promise<boolean> {
   try {
     return (await lstat(path)).isDirectory();
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+async function pathExists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
   } catch (err) {
     if (isNotFound(err)) return false;
     throw err;
@@ -124,6 +135,11 @@ export class OverlayDriver implements DiffGraphDriver {
   private readonly lowerChains = new Map<string, string[] | null>();
   /** core's naive diff over this driver's mounts, for what the native diff cannot do. */
   private readonly naive: DiffGraphDriver;
+  /**
+   * GraphDriver.setParent, only with the native diff: the naive one applies a layer through a
+   * mount of its parent, so what it writes depends on the parent.
+   */
+  readonly setParent?: (id: string, parent: string | null) => Promise<void>;
 
   private constructor(
     /** The driver's state directory, canonical: mount points are compared by path. */
@@ -132,6 +148,7 @@ export class OverlayDriver implements DiffGraphDriver {
     private readonly logger: Logger,
   ) {
     this.naive = withNaiveDiff(this.mountOnlyView());
+    if (features.nativeDiff) this.setParent = (id, parent) => this.moveOnto(id, parent);
   }
 
   /**
@@ -401,6 +418,41 @@ export class OverlayDriver implements DiffGraphDriver {
     if (parent === null) return lowers === null;
     if (lowers === null || !(await this.exists(parent))) return false;
     return lowers[0] === `${LINK_DIR}/${await this.linkOf(parent)}`;
+  }
+
+  /** setParent: rewrites the layer's `lower` chain; its own directory stays as it is. */
+  private async moveOnto(id: string, parent: string | null): Promise<void> {
+    const dir = this.layerDir(id);
+    if (parent !== null) assertLayerId(parent, 'parent layer id');
+    if (parent === id) throw invalidArgument(`layer ${id} cannot be its own parent`);
+    await this.locks.run(id, async () => {
+      if (!(await isDirectory(dir))) throw notFound(`layer ${id} does not exist`);
+      if ((this.refs.get(id) ?? 0) > 0) throw conflict(`layer ${id} is in use`);
+      if (await pathExists(join(dir, 'committed'))) throw conflict(`layer ${id} has a layer on top of it`);
+      if (parent === null) {
+        await rm(join(dir, 'lower'), { force: true });
+        this.lowerChains.set(id, null);
+        return;
+      }
+      if (!(await isDirectory(this.layerDir(parent)))) {
+        throw notFound(`parent layer ${parent} of ${id} does not exist`);
+      }
+      const [own, parentLink, parentLowers] = await Promise.all([
+        this.linkOf(id),
+        this.linkOf(parent),
+        this.lowersOf(parent),
+      ]);
+      const lowers = [`${LINK_DIR}/${parentLink}`, ...(parentLowers ?? [])];
+      if (lowers.includes(`${LINK_DIR}/${own}`)) throw invalidArgument(`layer ${id} is below ${parent}`);
+      if (lowers.length > MAX_LOWER_DEPTH) throw invalidArgument('max depth exceeded');
+      await mkdir(join(dir, 'work'), { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+      // Marked first: a crash between the two leaves a parent mounted read-only, which is harmless.
+      await writeFile(join(this.layerDir(parent), 'committed'), '', { mode: 0o600 });
+      await writeFileAtomic(join(dir, 'lower'), lowers.join(':'), 0o644, { durable: false });
+      this.lowerChains.set(id, lowers);
+    });
   }
 
   /** This driver without its diff operations, for core's naive diff to work through mounts. */

@@ -8,12 +8,18 @@
  * (Node's stream chunks are often slices of a shared pool, which would be copied whole). At most
  * MAX_IN_FLIGHT_BYTES are sent and not yet taken by the extraction: beyond that, the input is
  * paused.
+ *
+ * A stream that follows a file on disk (`GrowingFile.follow()`, a layer of `docker load` being
+ * spooled) is not read here at all: the worker reads the file itself, told how far it has been
+ * written. The layer's bytes then never pass through the main thread, whose heap would otherwise
+ * collect every 1 MiB buffer of them.
  */
 import { existsSync } from 'node:fs';
 import { finished, type Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { type ErrorKind, internal, TsdockerError } from '../errors.js';
 import type { ExtractedLayer, WhiteoutMode } from './extract.js';
+import { followedFile } from './growing-file.js';
 
 /** The worker's `workerData`. */
 export interface ExtractWorkerData {
@@ -21,13 +27,19 @@ export interface ExtractWorkerData {
   whiteouts: WhiteoutMode;
   /** The process's umask (a worker thread cannot read it). */
   umask: number | null;
+  /** The file the worker reads the tar from, as `grown` messages say; null: `data` messages. */
+  file: string | null;
 }
 
-/** What the main thread posts: input bytes, the end of input, or its failure. */
+/**
+ * What the main thread posts: input bytes, the end of input, or its failure; or, when the worker
+ * reads a file, how much of it is written and whether that is all.
+ */
 export type ToExtractWorker =
   | { type: 'data'; buffer: ArrayBuffer; length: number }
   | { type: 'end' }
-  | { type: 'abort'; message: string };
+  | { type: 'abort'; message: string }
+  | { type: 'grown'; written: number; complete: boolean };
 
 /** What the worker posts: input taken (room for more), then exactly one outcome. */
 export type FromExtractWorker =
@@ -73,8 +85,14 @@ export function extractInWorker(
   tar: Readable,
   opts: { whiteouts?: WhiteoutMode; umask: number | null },
 ): Promise<ExtractedLayer> {
+  const file = followedFile(tar);
   return new Promise((resolve, reject) => {
-    const workerData: ExtractWorkerData = { root, whiteouts: opts.whiteouts ?? 'apply', umask: opts.umask };
+    const workerData: ExtractWorkerData = {
+      root,
+      whiteouts: opts.whiteouts ?? 'apply',
+      umask: opts.umask,
+      file: file?.path ?? null,
+    };
     let worker: Worker;
     try {
       worker = new Worker(url, { workerData });
@@ -87,9 +105,11 @@ export function extractInWorker(
       worker.postMessage(message, transfer);
 
     let settled = false;
+    let unwatch = () => {};
     const settle = (outcome: { result: ExtractedLayer } | { error: unknown }) => {
       if (settled) return;
       settled = true;
+      unwatch();
       tar.off('data', onData);
       tar.destroy();
       // terminate() resolves once the thread has exited: it writes nothing after that.
@@ -119,21 +139,6 @@ export function extractInWorker(
       }
       if (inFlight >= MAX_IN_FLIGHT_BYTES) tar.pause();
     };
-    tar.on('data', onData);
-    tar.resume(); // even if it was paused before: the extraction reads it whatever its state
-    // Also listens for 'error' (so a client hanging up is never an unhandled error), reports a
-    // stream closed before its end, and calls back for a stream that had ended already. On an
-    // error the worker fails with it, as an in-thread extraction would.
-    finished(tar, (err) => {
-      if (settled) return;
-      if (err) {
-        post({ type: 'abort', message: err.message });
-        return;
-      }
-      flush();
-      post({ type: 'end' });
-    });
-
     worker.on('message', (message: FromExtractWorker) => {
       switch (message.type) {
         case 'consumed':
@@ -153,6 +158,35 @@ export function extractInWorker(
     });
     worker.on('exit', (code) => {
       settle({ error: internal(`layer extraction worker exited (code ${code}) before it finished`) });
+    });
+
+    if (file) {
+      // The worker reads the file; `tar` is only destroyed at the end (never read).
+      unwatch = file.watch((growth) => {
+        if (growth.state === 'failed')
+          post({ type: 'abort', message: growth.error?.message ?? 'the input failed' });
+        else post({ type: 'grown', written: growth.written, complete: growth.state === 'complete' });
+      });
+      // Destroyed by its owner (a load that stopped this layer): the extraction fails as it would.
+      tar.on('error', () => {}); // reported by the close below
+      tar.once('close', () => {
+        if (!settled) post({ type: 'abort', message: 'the input was closed' });
+      });
+      return;
+    }
+    tar.on('data', onData);
+    tar.resume(); // even if it was paused before: the extraction reads it whatever its state
+    // Also listens for 'error' (so a client hanging up is never an unhandled error), reports a
+    // stream closed before its end, and calls back for a stream that had ended already. On an
+    // error the worker fails with it, as an in-thread extraction would.
+    finished(tar, (err) => {
+      if (settled) return;
+      if (err) {
+        post({ type: 'abort', message: err.message });
+        return;
+      }
+      flush();
+      post({ type: 'end' });
     });
   });
 }

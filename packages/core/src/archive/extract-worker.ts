@@ -4,6 +4,7 @@
  * with synchronous fs calls, then posts the outcome. The main thread terminates it after that.
  * This is an entry of the build (dist/archive/extract-worker.js), started by file URL.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import { TsdockerError } from '../errors.js';
@@ -40,14 +41,53 @@ async function* received(): AsyncGenerator<Buffer> {
     if (message.type === 'end') return;
     // The input failed on the main thread: the extraction fails as it would reading it there.
     if (message.type === 'abort') throw new Error(message.message);
+    if (message.type !== 'data') continue;
     post({ type: 'consumed', bytes: message.length });
     yield Buffer.from(message.buffer, 0, message.length);
   }
 }
 
+/** Bytes per read of a file input. */
+const FILE_READ_BYTES = 1024 * 1024;
+
+/**
+ * The bytes of the file `path` as it is written: reads what the main thread says is written, then
+ * waits to hear of more, until it says the file is complete.
+ */
+async function* fromFile(path: string): AsyncGenerator<Buffer> {
+  const fd = openSync(path, 'r');
+  let offset = 0;
+  let written = 0;
+  let complete = false;
+  const hear = (message: ToExtractWorker) => {
+    if (message.type === 'abort') throw new Error(message.message);
+    if (message.type === 'grown') {
+      written = Math.max(written, message.written);
+      complete = message.complete;
+    }
+  };
+  try {
+    for (;;) {
+      for (let queued = inbox.shift(); queued !== undefined; queued = inbox.shift()) hear(queued);
+      if (offset >= written) {
+        if (complete) return;
+        hear(await nextMessage());
+        continue;
+      }
+      const buffer = Buffer.allocUnsafe(Math.min(written - offset, FILE_READ_BYTES));
+      const n = readSync(fd, buffer, 0, buffer.length, offset);
+      if (n === 0) throw new Error(`${path} is shorter than was written to it`);
+      offset += n;
+      yield n === buffer.length ? buffer : buffer.subarray(0, n);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
 try {
   // Not object mode: its small high-water mark keeps one batch buffered ahead, not sixteen.
-  const tar = Readable.from(received(), { objectMode: false });
+  const tar = Readable.from(data.file === null ? received() : fromFile(data.file), { objectMode: false });
   const result = await extractLayerInThread(data.root, tar, {
     whiteouts: data.whiteouts,
     fs: syncExtractFs,

@@ -15,6 +15,7 @@ export {
   extractLayer,
   type LayerEntryType,
 } from './extract.js';
+export { followedFile, GrowingFile, type GrowthState } from './growing-file.js';
 export { type PackDirectoryOptions, packDirectory } from './pack.js';
 export { makeSpecialFile, type SpecialFileType, setExtendedAttributes } from './special-files.js';
 export { LayerTarWriter, tarStream } from './tar-writer.js';

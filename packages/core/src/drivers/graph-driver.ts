@@ -56,6 +56,15 @@ export interface GraphDriver {
   applyDiff?(id: string, parent: string | null, diff: Readable): Promise<number>;
   /** Optional: size in bytes of what `id` changed relative to `parent`. */
   diffSize?(id: string, parent: string | null): Promise<number>;
+  /**
+   * Optional: puts read-only layer `id` on top of `parent` (null: makes it a base layer), as if
+   * it had been created there. Only for a layer that is not mounted and has no layer on top of it
+   * (a conflict otherwise). A driver offers this only where `applyDiff` writes the same thing
+   * whatever the parent holds (overlay2 with its native diff: the layer's own directory keeps
+   * only its changes); `docker load` then applies a layer while the archive is still arriving,
+   * before it says which layer is below. Drivers that copy the parent (vfs) must not offer it.
+   */
+  setParent?(id: string, parent: string | null): Promise<void>;
 }
 
 /** A graph driver with the diff operations filled in (by the driver itself or by core). */

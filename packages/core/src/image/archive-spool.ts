@@ -24,6 +24,7 @@ import type { Header } from 'tar-stream';
 import { extract as tarExtract } from 'tar-stream';
 import { decompressStream } from '../archive/compression.js';
 import { splitEntryPath } from '../archive/entry-path.js';
+import { GrowingFile } from '../archive/growing-file.js';
 import { writeAllv } from '../archive/write-all.js';
 import { internal, invalidArgument, TsdockerError } from '../errors.js';
 import { FileTooLargeError, readFileCapped } from '../store/atomic-file.js';
@@ -34,9 +35,22 @@ export interface SpooledFile {
   /** The spool file holding its bytes. */
   readonly file: string;
   readonly size: number;
-  /** sha256 of the bytes for files below `blobs/` (verified against the name when it is one). */
+  /**
+   * sha256 of the bytes for files below `blobs/` (verified against the name when it is one) and
+   * for files a follower asked it for; null otherwise.
+   */
   readonly digest: Digest | null;
 }
+
+/**
+ * Told of each regular file of the archive as it starts arriving, with its first bytes: it may
+ * follow the file while it is spooled (`file.follow()`). Returns null to leave the file alone,
+ * or whether the spool should compute the file's sha256 (`file.digest`, once complete).
+ */
+export type SpoolFollower = (
+  entry: { path: string; size: number; head: Buffer },
+  file: GrowingFile,
+) => { digest: boolean } | null;
 
 type ArchiveNode =
   | { kind: 'file'; spooled: SpooledFile }
@@ -76,16 +90,19 @@ export class ArchiveSpool {
   readonly #parents = new Set<string>();
   #files = 0;
 
-  private constructor(dir: string) {
+  readonly #follower: SpoolFollower | null;
+
+  private constructor(dir: string, follower: SpoolFollower | null) {
     this.#dir = dir;
+    this.#follower = follower;
   }
 
   /**
    * Reads the whole archive `input` (plain or compressed) into `dir`, an empty private directory.
    * A malformed or unsafe archive is an invalid-argument error; a failing disk is internal.
    */
-  static async fill(input: Readable, dir: string): Promise<ArchiveSpool> {
-    const spool = new ArchiveSpool(dir);
+  static async fill(input: Readable, dir: string, follower?: SpoolFollower): Promise<ArchiveSpool> {
+    const spool = new ArchiveSpool(dir, follower ?? null);
     const source = decompressStream(input);
     const parser = tarExtract();
     // The iterator must exist before data flows: tar-stream drops entries nobody listens for.
@@ -139,7 +156,10 @@ export class ArchiveSpool {
         break;
       case 'file':
       case 'contiguous-file':
-        this.#nodes.set(path, { kind: 'file', spooled: await this.#spoolFile(path, body, what) });
+        this.#nodes.set(path, {
+          kind: 'file',
+          spooled: await this.#spoolFile(path, header.size ?? 0, body, what),
+        });
         break;
       case 'symlink': {
         const target = header.linkname ?? '';
@@ -169,16 +189,22 @@ export class ArchiveSpool {
     for (let depth = 1; depth < parts.length; depth++) this.#parents.add(parts.slice(0, depth).join('/'));
   }
 
-  async #spoolFile(path: string, body: AsyncIterable<unknown>, what: string): Promise<SpooledFile> {
+  async #spoolFile(
+    path: string,
+    size: number,
+    body: AsyncIterable<unknown>,
+    what: string,
+  ): Promise<SpooledFile> {
     const file = join(this.#dir, String(this.#files++));
-    const hash = path.startsWith('blobs/') ? createHash('sha256') : null;
-    let size = 0;
+    let hash = path.startsWith('blobs/') ? createHash('sha256') : null;
+    let written = 0;
     let fh: FileHandle;
     try {
       fh = await open(file, 'wx', 0o600);
     } catch (err) {
       throw internal(`spooling ${what}: ${(err as Error).message}`, err);
     }
+    let growing: GrowingFile | null = null;
     // Chunks are written in batches: one write per network-sized chunk is latency-bound. One
     // batch is written while the next is read, so receiving never waits for the disk unless it
     // is a whole batch ahead.
@@ -189,11 +215,15 @@ export class ArchiveSpool {
       await writing;
       if (pendingBytes === 0) return;
       const batch = pending;
+      const bytes = pendingBytes;
       pending = [];
       pendingBytes = 0;
-      writing = writeAllv(fh, batch).catch((err: unknown) => {
-        throw internal(`spooling ${what}: ${(err as Error).message}`, err);
-      });
+      writing = writeAllv(fh, batch).then(
+        () => growing?.grew(bytes),
+        (err: unknown) => {
+          throw internal(`spooling ${what}: ${(err as Error).message}`, err);
+        },
+      );
       writing.catch(() => {}); // awaited by the next flush, or below
     };
     try {
@@ -207,14 +237,23 @@ export class ArchiveSpool {
         }
         if (next.done) break;
         const chunk = next.value as Buffer;
+        if (written === 0 && this.#follower) {
+          growing = new GrowingFile(file);
+          const follow = this.#follower({ path, size, head: chunk }, growing);
+          if (follow === null) growing = null;
+          else if (follow.digest) hash ??= createHash('sha256');
+        }
         hash?.update(chunk);
-        size += chunk.length;
+        written += chunk.length;
         pending.push(chunk);
         pendingBytes += chunk.length;
         if (pendingBytes >= SPOOL_WRITE_BYTES || pending.length >= SPOOL_WRITE_CHUNKS) await flush();
       }
       await flush();
       await writing;
+    } catch (err) {
+      growing?.fail(err instanceof Error ? err : new Error(String(err)));
+      throw err;
     } finally {
       // Never close the file under a write still in flight.
       await writing.catch(() => {});
@@ -223,11 +262,14 @@ export class ArchiveSpool {
     const digest: Digest | null = hash ? `sha256:${hash.digest('hex')}` : null;
     const blobName = BLOB_PATH.exec(path)?.[1];
     if (digest && blobName !== undefined && isHex64(blobName) && digestHex(digest) !== blobName) {
-      throw invalidArgument(
+      const err = invalidArgument(
         `invalid archive: blob sha256:${blobName} does not match its content (sha256 is ${digest})`,
       );
+      growing?.fail(err);
+      throw err;
     }
-    return { file, size, digest };
+    growing?.complete(digest);
+    return { file, size: written, digest };
   }
 
   /** The file the archive-relative path `ref` (as a manifest names it) leads to, or null if none. */

@@ -18,7 +18,7 @@ import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../drivers/descriptor.js';
 import { invalidArgument, TsdockerError } from '../errors.js';
-import type { ProgressSink } from '../services.js';
+import type { ProgressMessage, ProgressSink } from '../services.js';
 import { MANIFEST_FILE, readDockerManifest } from './archive-manifest.js';
 import { ArchiveSpool, type SpooledFile } from './archive-spool.js';
 import { createChainId } from './chain-id.js';
@@ -27,6 +27,7 @@ import type { HistoryEntry, ImageConfig } from './image-config.js';
 import type { ImageStore } from './image-store.js';
 import type { LayerHandle, LayerStore } from './layer-store.js';
 import type { LoadableImage } from './load-plan.js';
+import { LoadSpeculation } from './load-speculation.js';
 import { OCI_INDEX_FILE, readOciLayout } from './oci-layout.js';
 import type { Platform } from './platform.js';
 import { familiarString, type NamedReference } from './reference.js';
@@ -57,12 +58,14 @@ export async function loadImages(ctx: LoadContext, params: LoadParams): Promise<
   if (typeof params.source?.pipe !== 'function') throw invalidArgument('load needs the archive as a stream');
   const progress = params.progress ?? (() => {});
   const scratch = await ctx.layers.makeScratchDir('load');
+  const ahead = LoadSpeculation.for(ctx.layers, ctx.logger);
   try {
-    const spool = await ArchiveSpool.fill(params.source, scratch);
+    const spool = await ArchiveSpool.fill(params.source, scratch, ahead?.follower);
     const images = await readArchive(spool, params.platform);
+    if (ahead) ahead.keepOnly(await layerFilesToApply(ctx.layers, images));
     const held = new Map<Digest, LayerHandle>();
     try {
-      for (const image of images) await storeLayers(ctx, image, held, params.quiet ? null : progress);
+      for (const image of images) await storeLayers(ctx, image, held, params.quiet ? null : progress, ahead);
       const lines = await ctx.exclusive(() => createImages(ctx, images));
       for (const line of lines) progress({ stream: line });
     } finally {
@@ -77,6 +80,8 @@ export async function loadImages(ctx: LoadContext, params: LoadParams): Promise<
       }
     }
   } finally {
+    // Before the spool goes: unfinished ones still read from it.
+    await ahead?.discardAll();
     await rm(scratch, { recursive: true, force: true }).catch((err: unknown) => {
       ctx.logger.warn('could not remove the load spool', { dir: scratch, error: String(err) });
     });
@@ -94,19 +99,38 @@ async function readArchive(spool: ArchiveSpool, platform?: Platform): Promise<Lo
   );
 }
 
+/**
+ * The spool files of the layers this load will apply: every image's layers but those the store
+ * has already (with their tar). The others' early application can stop.
+ */
+async function layerFilesToApply(layers: LayerStore, images: LoadableImage[]): Promise<Set<string>> {
+  const files = new Set<string>();
+  for (const image of images) {
+    let below: Digest | null = null;
+    for (const [i, diffId] of image.config.rootfs.diff_ids.entries()) {
+      const chainId = createChainId(below, diffId);
+      const stored = layers.has(chainId) && (await layers.layerTar(chainId).catch(() => null)) !== null;
+      if (!stored) files.add((image.layers[i] as SpooledFile).file);
+      below = chainId;
+    }
+  }
+  return files;
+}
+
 /** Applies the image's missing layers, base first, and holds every layer of it in `held`. */
 async function storeLayers(
   ctx: LoadContext,
   image: LoadableImage,
   held: Map<Digest, LayerHandle>,
   progress: ProgressSink | null,
+  ahead: LoadSpeculation | null,
 ): Promise<void> {
   let below: Digest | null = null;
   for (const [i, diffId] of image.config.rootfs.diff_ids.entries()) {
     const chainId = createChainId(below, diffId);
     if (!held.has(chainId)) {
       const file = image.layers[i] as SpooledFile;
-      await storeLayer(ctx, { index: i, diffId, chainId, below, file }, held, progress);
+      await storeLayer(ctx, { index: i, diffId, chainId, below, file }, held, progress, ahead);
     }
     below = chainId;
   }
@@ -117,6 +141,7 @@ async function storeLayer(
   layer: { index: number; diffId: Digest; chainId: Digest; below: Digest | null; file: SpooledFile },
   held: Map<Digest, LayerHandle>,
   progress: ProgressSink | null,
+  ahead: LoadSpeculation | null,
 ): Promise<void> {
   const existing = tryAcquire(ctx.layers, layer.chainId);
   if (existing) {
@@ -124,18 +149,26 @@ async function storeLayer(
     // A layer stored before layer tars were kept is applied again, which gives it its tar.
     if ((await ctx.layers.layerTar(layer.chainId)) !== null) return;
   }
-  const handle = await ctx.layers.registerFile(layer.file.file, layer.below, {
-    verify: (actual) => {
-      if (actual !== layer.diffId) {
-        throw invalidArgument(
-          `invalid diffID for layer ${layer.index}: expected "${layer.diffId}", got "${actual}"`,
-        );
-      }
-    },
-    onRead: progress ? layerProgress(progress, layer.diffId, layer.file.size) : undefined,
-    // Blobs were hashed while spooled; a plain one needs no second pass.
-    fileDigest: layer.file.digest ?? undefined,
-  });
+  const verify = (actual: Digest) => {
+    if (actual !== layer.diffId) {
+      throw invalidArgument(
+        `invalid diffID for layer ${layer.index}: expected "${layer.diffId}", got "${actual}"`,
+      );
+    }
+  };
+  const prepared = await ahead?.take(layer.file.file, layer.diffId);
+  let handle: LayerHandle;
+  if (prepared) {
+    handle = await ctx.layers.commitPrepared(prepared, layer.below, { verify });
+    progress?.(layerProgressLine(layer.diffId, layer.file.size, layer.file.size));
+  } else {
+    handle = await ctx.layers.registerFile(layer.file.file, layer.below, {
+      verify,
+      onRead: progress ? layerProgress(progress, layer.diffId, layer.file.size) : undefined,
+      // Blobs (and layers followed while spooled) were hashed then; a plain one needs no second pass.
+      fileDigest: layer.file.digest ?? undefined,
+    });
+  }
   if (existing) await handle.release();
   else held.set(layer.chainId, handle);
 }
@@ -151,18 +184,21 @@ function tryAcquire(layers: LayerStore, chainId: Digest): LayerHandle | null {
 
 /** moby's `Loading layer` progress messages, about every 2% of the layer file. */
 function layerProgress(progress: ProgressSink, diffId: Digest, total: number): (bytes: number) => void {
-  const id = digestHex(diffId).slice(0, 12);
   const step = Math.max(1, Math.floor(total / 50));
   let last = -1;
   return (current) => {
     if (current !== total && last >= 0 && current - last < step) return;
     last = current;
-    progress({
-      status: 'Loading layer',
-      progressDetail: { current, total },
-      progress: progressBar(current, total),
-      id,
-    });
+    progress(layerProgressLine(diffId, current, total));
+  };
+}
+
+function layerProgressLine(diffId: Digest, current: number, total: number): ProgressMessage {
+  return {
+    status: 'Loading layer',
+    progressDetail: { current, total },
+    progress: progressBar(current, total),
+    id: digestHex(diffId).slice(0, 12),
   };
 }
 

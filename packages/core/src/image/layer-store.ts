@@ -14,7 +14,7 @@ import { Readable } from 'node:stream';
 import { decompressStream, detectCompression } from '../archive/compression.js';
 import type { Logger } from '../drivers/descriptor.js';
 import type { Change, DiffGraphDriver } from '../drivers/graph-driver.js';
-import { conflict, internal, invalidArgument, notFound } from '../errors.js';
+import { conflict, internal, invalidArgument, notFound, notSupported } from '../errors.js';
 import { generateId } from '../store/id-index.js';
 import { KeyedMutex, Mutex } from '../store/mutex.js';
 import { type AppliedDiff, applyAndDigest } from './apply-diff.js';
@@ -79,6 +79,40 @@ export interface RegisterOptions {
   verify?: (diffId: Digest) => void;
 }
 
+/**
+ * How `register*` and `prepareBase` make a layer: apply it with `apply`, leave the exact
+ * uncompressed tar at `keepAt`, and say what was applied.
+ */
+export type ProduceLayer = (
+  keepAt: string,
+  apply: (input: Readable) => Promise<number>,
+) => Promise<AppliedDiff>;
+
+/** A layer applied by `prepareBase` and not stored yet. */
+export interface PreparedLayer {
+  readonly diffId: Digest;
+  /** What the driver reported writing. */
+  readonly size: number;
+}
+
+type LayerTransaction = Awaited<ReturnType<LayerDb['beginLayer']>>;
+
+class Prepared implements PreparedLayer {
+  /** Committed or discarded: the driver layer and the transaction belong to the store again. */
+  taken = false;
+  constructor(
+    readonly cacheId: string,
+    readonly tx: LayerTransaction,
+    readonly applied: AppliedDiff,
+  ) {}
+  get diffId(): Digest {
+    return this.applied.diffId;
+  }
+  get size(): number {
+    return this.applied.size;
+  }
+}
+
 /** Problems found while opening; the records named were left on disk and not loaded. */
 export interface LayerStoreOpenReport {
   bad: BadRecord[];
@@ -111,7 +145,7 @@ async function* copyingTo(source: Readable, file: FileHandle): AsyncGenerator<Bu
  * copy is not fsynced: a copy a crash tore no longer matches the diff id, which `docker save`
  * checks while it streams.
  */
-async function applyKeepingCopy(
+export async function applyKeepingCopy(
   source: Readable,
   keepAt: string,
   apply: (input: Readable) => Promise<number>,
@@ -394,34 +428,17 @@ export class LayerStore {
   async #register(
     parent: Digest | null,
     opts: RegisterOptions,
-    produce: (keepAt: string, apply: (input: Readable) => Promise<number>) => Promise<AppliedDiff>,
+    produce: ProduceLayer,
     abandon: () => void,
   ): Promise<LayerHandle> {
-    const parentLayer = await this.#lock
-      .run(() => {
-        if (parent === null) return null;
-        const p = this.#layers.get(parent);
-        if (!p) throw notFound(`layer ${parent} does not exist`);
-        if (depthOf(p) >= MAX_LAYER_DEPTH)
-          throw invalidArgument(`max depth exceeded (${MAX_LAYER_DEPTH} layers)`);
-        p.refs++;
-        return p;
-      })
-      .catch((err: unknown) => {
-        abandon();
-        throw err;
-      });
+    const parentLayer = await this.#acquireParent(parent).catch((err: unknown) => {
+      abandon();
+      throw err;
+    });
     const cacheId = generateId();
-    let tx: Awaited<ReturnType<LayerDb['beginLayer']>> | null = null;
+    let tx: LayerTransaction | null = null;
     // Undoes everything this call made; on success the parent reference moves to the new layer.
-    const undo = async () => {
-      // Also after a failed `create`, which may leave a partial layer (missing is not an error).
-      await this.#driver.remove(cacheId).catch((err: unknown) => {
-        this.#logger.warn('could not remove a discarded layer', { cacheId, error: String(err) });
-      });
-      await tx?.cancel().catch(() => {});
-      if (parentLayer) await this.#lock.run(() => this.#releaseLocked(parentLayer));
-    };
+    const undo = () => this.#undoLayer(cacheId, tx, parentLayer);
     let result: { layer: RoLayer; reused: boolean };
     try {
       tx = await this.#db.beginLayer(cacheId);
@@ -431,36 +448,7 @@ export class LayerStore {
         this.#driver.applyDiff(cacheId, parentCacheId, input),
       );
       opts.verify?.(applied.diffId);
-      const chainId = createChainId(parent, applied.diffId);
-      const openTx = tx;
-      result = await this.#lock.run(async () => {
-        const existing = this.#layers.get(chainId);
-        if (existing) {
-          existing.refs++;
-          // A layer stored before tars were kept gets this one.
-          await this.#db.adoptLayerTar(openTx, chainId).catch((err: unknown) => {
-            this.#logger.warn('could not keep the tar of an existing layer', { chainId, error: String(err) });
-          });
-          return { layer: existing, reused: true };
-        }
-        await this.#db.commitLayer(openTx, {
-          chainId,
-          diffId: applied.diffId,
-          size: applied.size,
-          cacheId,
-          parent,
-        });
-        const layer: RoLayer = {
-          chainId,
-          diffId: applied.diffId,
-          parent: parentLayer,
-          cacheId,
-          size: applied.size,
-          refs: 1,
-        };
-        this.#layers.set(chainId, layer);
-        return { layer, reused: false };
-      });
+      result = await this.#commit(tx, cacheId, parentLayer, applied);
     } catch (err) {
       abandon();
       await undo();
@@ -469,6 +457,150 @@ export class LayerStore {
     // An identical layer already existed: keep it, drop the copy just made.
     if (result.reused) await undo();
     return this.#handle(result.layer);
+  }
+
+  /**
+   * Whether layers can be applied before their parent is known (`prepareBase`): the driver
+   * offers `setParent`.
+   */
+  get canPrepare(): boolean {
+    return typeof this.#driver.setParent === 'function';
+  }
+
+  /**
+   * Applies a layer as a base layer without storing it: `docker load` does this while the
+   * archive is still arriving, before the archive says which layer is below. `produce` is as for
+   * `register`. The result is the caller's to `commitPrepared` or `discardPrepared`; until then
+   * it is a transaction in progress, which a crash leaves for `open` to sweep.
+   */
+  async prepareBase(produce: ProduceLayer): Promise<PreparedLayer> {
+    if (!this.canPrepare)
+      throw notSupported(`the ${this.#driver.name} storage driver cannot apply a layer before its parent`);
+    const cacheId = generateId();
+    let tx: LayerTransaction | null = null;
+    try {
+      tx = await this.#db.beginLayer(cacheId);
+      await this.#driver.create(cacheId, null);
+      const applied = await produce(tx.path(LAYER_TAR_FILE), (input) =>
+        this.#driver.applyDiff(cacheId, null, input),
+      );
+      return new Prepared(cacheId, tx, applied);
+    } catch (err) {
+      await this.#undoLayer(cacheId, tx, null);
+      throw err;
+    }
+  }
+
+  /**
+   * Stores a prepared layer on top of `parent` (null: as the base layer it was applied as), as
+   * `register` would have. On failure, and when an identical layer exists already (which is
+   * then the one returned), the prepared layer is removed: it can be committed once.
+   */
+  async commitPrepared(
+    prepared: PreparedLayer,
+    parent: Digest | null,
+    opts: RegisterOptions = {},
+  ): Promise<LayerHandle> {
+    const own = this.#take(prepared);
+    let parentLayer: RoLayer | null = null;
+    const undo = () => this.#undoLayer(own.cacheId, own.tx, parentLayer);
+    let result: { layer: RoLayer; reused: boolean };
+    try {
+      opts.verify?.(own.diffId);
+      parentLayer = await this.#acquireParent(parent);
+      if (parentLayer) {
+        const setParent = this.#driver.setParent;
+        if (!setParent) throw internal('the storage driver cannot move a layer onto its parent');
+        await setParent.call(this.#driver, own.cacheId, parentLayer.cacheId);
+      }
+      result = await this.#commit(own.tx, own.cacheId, parentLayer, own.applied);
+    } catch (err) {
+      await undo();
+      throw err;
+    }
+    if (result.reused) await undo();
+    return this.#handle(result.layer);
+  }
+
+  /** Removes a prepared layer that will not be committed. Idempotent. */
+  async discardPrepared(prepared: PreparedLayer): Promise<void> {
+    if (!(prepared instanceof Prepared) || prepared.taken) return;
+    const own = this.#take(prepared);
+    await this.#undoLayer(own.cacheId, own.tx, null);
+  }
+
+  #take(prepared: PreparedLayer): Prepared {
+    if (!(prepared instanceof Prepared)) throw internal('not a prepared layer of this store');
+    if (prepared.taken)
+      throw internal(`the prepared layer ${prepared.diffId} was committed or discarded already`);
+    prepared.taken = true;
+    return prepared;
+  }
+
+  /** Takes a reference on `parent` (null: none) for a layer about to be stored on it. */
+  #acquireParent(parent: Digest | null): Promise<RoLayer | null> {
+    return this.#lock.run(() => {
+      if (parent === null) return null;
+      const p = this.#layers.get(parent);
+      if (!p) throw notFound(`layer ${parent} does not exist`);
+      if (depthOf(p) >= MAX_LAYER_DEPTH)
+        throw invalidArgument(`max depth exceeded (${MAX_LAYER_DEPTH} layers)`);
+      p.refs++;
+      return p;
+    });
+  }
+
+  /**
+   * Stores the applied driver layer `cacheId` as the layer on `parentLayer`, unless one with the
+   * same chain id exists: that one gains a reference and is returned as `reused` (the caller
+   * then removes its copy).
+   */
+  #commit(
+    tx: LayerTransaction,
+    cacheId: string,
+    parentLayer: RoLayer | null,
+    applied: AppliedDiff,
+  ): Promise<{ layer: RoLayer; reused: boolean }> {
+    const parent = parentLayer?.chainId ?? null;
+    const chainId = createChainId(parent, applied.diffId);
+    return this.#lock.run(async () => {
+      const existing = this.#layers.get(chainId);
+      if (existing) {
+        existing.refs++;
+        // A layer stored before tars were kept gets this one.
+        await this.#db.adoptLayerTar(tx, chainId).catch((err: unknown) => {
+          this.#logger.warn('could not keep the tar of an existing layer', { chainId, error: String(err) });
+        });
+        return { layer: existing, reused: true };
+      }
+      await this.#db.commitLayer(tx, {
+        chainId,
+        diffId: applied.diffId,
+        size: applied.size,
+        cacheId,
+        parent,
+      });
+      const layer: RoLayer = {
+        chainId,
+        diffId: applied.diffId,
+        parent: parentLayer,
+        cacheId,
+        size: applied.size,
+        refs: 1,
+      };
+      this.#layers.set(chainId, layer);
+      return { layer, reused: false };
+    });
+  }
+
+  /** Removes a driver layer that was not (or is no longer to be) stored, and what it held. */
+  async #undoLayer(cacheId: string, tx: LayerTransaction | null, parentLayer: RoLayer | null): Promise<void> {
+    // Also after a failed `create`, which may leave a partial layer (missing is not an error).
+    await this.#driver.remove(cacheId).catch((err: unknown) => {
+      this.#logger.warn('could not remove a discarded layer', { cacheId, error: String(err) });
+    });
+    await tx?.cancel().catch(() => {});
+    if (parentLayer) await this.#lock.run(() => this.#releaseLocked(parentLayer));
   }
 
   /**

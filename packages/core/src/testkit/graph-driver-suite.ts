@@ -340,6 +340,60 @@ export function graphDriverSuite(
       },
     );
 
+    driverCase(
+      'setParent (where offered): a layer applied as a base and moved onto a parent reads as if applied there',
+      async ({ driver }) => {
+        const setParent = driver.setParent?.bind(driver);
+        if (!setParent) {
+          // Not offered: nothing to check, and nothing in core may rely on it.
+          expect(driver.setParent).toBeUndefined();
+          return;
+        }
+        await driver.create('lower', null);
+        await mounted(driver, 'lower', async (dir) => {
+          await mkdir(join(dir, 'a'));
+          for (const f of ['a/f1', 'a/f2', 'gone']) await writeFile(join(dir, f), f);
+        });
+        await driver.create('upper', null);
+        const tar = tarOf([
+          { name: 'a/', type: 'directory', mode: 0o755 },
+          { name: 'a/.wh.f1' },
+          { name: '.wh.gone' },
+          { name: 'new', body: 'new' },
+        ]);
+        await driver.applyDiff('upper', null, tar);
+        await setParent('upper', 'lower');
+        await mounted(driver, 'upper', async (dir) => {
+          expect((await readdir(dir)).sort()).toEqual(['a', 'new']);
+          expect(await readdir(join(dir, 'a'))).toEqual(['f2']);
+        });
+        expect((await driver.changes('upper', 'lower')).map((c) => `${c.kind} ${c.path}`).sort()).toEqual([
+          '0 /a',
+          '1 /new',
+          '2 /a/f1',
+          '2 /gone',
+        ]);
+        // The parent has a layer on top now, and a mounted layer cannot move either.
+        await expectKind(setParent('lower', null), 'conflict', 'parent with a child');
+        await driver.create('other', null);
+        await driver.get('other');
+        try {
+          await expectKind(setParent('other', 'lower'), 'conflict', 'mounted');
+        } finally {
+          await driver.put('other');
+        }
+        await expectKind(setParent('other', 'missing'), 'not-found', 'missing parent');
+        await expectKind(setParent('missing', null), 'not-found', 'missing layer');
+        await expectKind(setParent('upper', 'upper'), 'invalid-argument', 'itself');
+        // Back to a base layer: only its own files.
+        await driver.create('third', null);
+        await setParent('third', 'upper');
+        await setParent('third', null);
+        await mounted(driver, 'third', async (dir) => expect(await readdir(dir)).toEqual([]));
+      },
+      { needsRoot: true },
+    );
+
     driverCase('changes lists added, modified and deleted paths like docker diff', async ({ driver }) => {
       await driver.create('base', null);
       await mounted(driver, 'base', async (dir) => {
