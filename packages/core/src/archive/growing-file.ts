@@ -36,6 +36,7 @@ export class GrowingFile {
   #error: Error | null = null;
   #digest: Digest | null = null;
   #waiters: Array<() => void> = [];
+  readonly #watchers = new Set<(growth: GrowthState) => void>();
 
   constructor(path: string) {
     this.path = path;
@@ -74,8 +75,6 @@ export class GrowingFile {
     for (const wake of waiters) wake();
     for (const watcher of this.#watchers) watcher(this.#growth());
   }
-
-  readonly #watchers = new Set<(growth: GrowthState) => void>();
 
   #growth(): GrowthState {
     return { written: this.#written, state: this.#state, error: this.#error };
