@@ -6,7 +6,7 @@
  * layers that fail (an unsafe entry, a wrong diff id), which must leave nothing behind.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -214,5 +214,101 @@ describe('docker load on overlay2 applies layers while the archive arrives', () 
     );
     expect(await driverLayers(driver)).toEqual([]);
     expect(await readdir(join(root, 'images', 'image', 'overlay2', 'layerdb', 'tmp'))).toEqual([]);
+  });
+});
+
+describe('docker load on overlay2, applying ahead: the edges', () => {
+  const { tempRoot, openDriver } = useTempRoots();
+  const big = (tag: string) => Buffer.concat([randomBytes(MiB), Buffer.from(tag)]);
+
+  it('a client that hangs up in the middle of a layer fails the load and leaves nothing', async () => {
+    const root = await tempRoot();
+    const driver = await openDriver(root);
+    const { svc } = await imagesOn(driver, join(root, 'images'));
+    const layer = await tarOf([
+      { name: 'a', body: big('a') },
+      { name: 'b', body: big('b') },
+    ]);
+    const archive = await archiveOf([layer]);
+    const cut = Math.floor(archive.length / 2);
+    const source = new Readable({
+      read() {
+        this.push(archive.subarray(0, cut));
+        this.destroy(new Error('connection reset by peer'));
+      },
+    });
+    await expect(svc.load({ source, quiet: true })).rejects.toThrow();
+    expect(await driverLayers(driver)).toEqual([]);
+    expect(await readdir(join(root, 'images', 'image', 'overlay2', 'layerdb', 'tmp'))).toEqual([]);
+  });
+
+  it('the Docker 25+ layout (layers as blobs): prepared from the blob, and a blob not matching its name is refused', async () => {
+    const root = await tempRoot();
+    const driver = await openDriver(root);
+    const { svc, moved } = await imagesOn(driver, join(root, 'images'));
+    const base = await tarOf([{ name: 'base', body: big('base') }]);
+    const child = await tarOf([{ name: 'child', body: big('child') }]);
+    const config = Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        config: {},
+        rootfs: { type: 'layers', diff_ids: [sha(base), sha(child)] },
+      }),
+    );
+    const blob = (b: Buffer) => `blobs/sha256/${sha(b).slice(7)}`;
+    const archiveWith = (childName: string) =>
+      tarOf([
+        { name: 'blobs/', type: 'directory', mode: 0o755 },
+        { name: 'blobs/sha256/', type: 'directory', mode: 0o755 },
+        { name: childName, body: child },
+        { name: blob(base), body: base },
+        { name: blob(config), body: config },
+        {
+          name: 'manifest.json',
+          body: JSON.stringify([
+            { Config: blob(config), RepoTags: ['blobs:latest'], Layers: [blob(base), childName] },
+          ]),
+        },
+      ]);
+    await load(svc, await archiveWith(blob(child)));
+    expect(moved).toHaveLength(1);
+    expect(await seen(svc, driver, 'blobs', ['base', 'child'])).not.toContain(null);
+
+    // The same child under another blob's name: refused while spooled, and nothing new is kept.
+    const layersBefore = await driverLayers(driver);
+    const wrongName = `blobs/sha256/${'0'.repeat(64)}`;
+    await expect(load(svc, await archiveWith(wrongName))).rejects.toThrow('does not match its content');
+    expect(await driverLayers(driver)).toEqual(layersBefore);
+  });
+
+  it('two loads of one archive at once both succeed and share the layers', async () => {
+    const root = await tempRoot();
+    const driver = await openDriver(root);
+    const { svc } = await imagesOn(driver, join(root, 'images'));
+    const base = await tarOf([{ name: 'one', body: big('one') }]);
+    const child = await tarOf([{ name: 'two', body: big('two') }]);
+    const archive = await archiveOf([base, child]);
+    await Promise.all([load(svc, archive), load(svc, archive)]);
+    expect(await driverLayers(driver)).toHaveLength(2);
+    expect(await seen(svc, driver, 'ahead', ['one', 'two'])).not.toContain(null);
+  });
+
+  it('a prepared layer a crash left behind is removed when the store opens again', async () => {
+    const root = await tempRoot();
+    const driver = await openDriver(root);
+    const dataRoot = join(root, 'images');
+    const { svc } = await imagesOn(driver, dataRoot);
+    const layer = await tarOf([{ name: 'f', body: 'f' }]);
+    // Prepared, never committed nor discarded: what a daemon killed mid-load leaves.
+    const prepared = await svc.layers.prepareBase(async (keepAt, apply) => {
+      await writeFile(keepAt, layer);
+      const size = await apply(Readable.from([layer]));
+      return { diffId: sha(layer) as `sha256:${string}`, size, tarBytes: layer.length };
+    });
+    expect(prepared.diffId).toBe(sha(layer));
+    expect(await driverLayers(driver)).toHaveLength(1);
+    await imagesOn(driver, dataRoot);
+    expect(await driverLayers(driver)).toEqual([]);
   });
 });
