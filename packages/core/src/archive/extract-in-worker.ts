@@ -1,8 +1,14 @@
 /**
- * extractLayer's `worker: true`, the main thread's side: starts one worker thread per extraction
+ * extractLayer's `worker: true`, the main thread's side: runs each extraction in a worker thread
  * (extract-worker.ts), streams the tar's bytes to it, and settles with what it reports. The
- * worker does the whole extraction (decompression included) with synchronous fs calls; nothing
- * stays running once the extraction is over, so an idle daemon keeps no thread or heap for it.
+ * worker does the whole extraction (decompression included) with synchronous fs calls.
+ *
+ * Workers are reused: a new one costs ~60 ms (a Node environment, the module, a cold JIT), which
+ * was most of the time of a load of small layers. A worker whose extraction succeeded waits for
+ * the next one for IDLE_WORKER_MS, then stops, so an idle daemon still keeps no thread or heap
+ * for it; one whose extraction failed is stopped at once (nothing may write into the layer once
+ * the caller cleans up). Every message carries its extraction's number: a finished extraction's
+ * late messages are dropped on both sides.
  *
  * The bytes go in batches of 1 MiB, copied into ArrayBuffers that are transferred, not cloned
  * (Node's stream chunks are often slices of a shared pool, which would be copied whole). At most
@@ -21,8 +27,8 @@ import { type ErrorKind, internal, TsdockerError } from '../errors.js';
 import type { ExtractedLayer, WhiteoutMode } from './extract.js';
 import { followedFile } from './growing-file.js';
 
-/** The worker's `workerData`. */
-export interface ExtractWorkerData {
+/** One extraction, as the `start` message gives it to the worker. */
+export interface ExtractJob {
   root: string;
   whiteouts: WhiteoutMode;
   /** The process's umask (a worker thread cannot read it). */
@@ -32,20 +38,86 @@ export interface ExtractWorkerData {
 }
 
 /**
- * What the main thread posts: input bytes, the end of input, or its failure; or, when the worker
- * reads a file, how much of it is written and whether that is all.
+ * What the main thread posts, each for extraction `job`: its start; then input bytes, the end of
+ * input, or its failure; or, when the worker reads a file, how much of it is written and whether
+ * that is all.
  */
 export type ToExtractWorker =
-  | { type: 'data'; buffer: ArrayBuffer; length: number }
-  | { type: 'end' }
-  | { type: 'abort'; message: string }
-  | { type: 'grown'; written: number; complete: boolean };
+  | { type: 'start'; job: number; extraction: ExtractJob }
+  | { type: 'data'; job: number; buffer: ArrayBuffer; length: number }
+  | { type: 'end'; job: number }
+  | { type: 'abort'; job: number; message: string }
+  | { type: 'grown'; job: number; written: number; complete: boolean };
 
-/** What the worker posts: input taken (room for more), then exactly one outcome. */
+/** What the worker posts for extraction `job`: input taken (room for more), then exactly one outcome. */
 export type FromExtractWorker =
-  | { type: 'consumed'; bytes: number }
-  | { type: 'done'; result: ExtractedLayer }
-  | { type: 'failed'; kind: ErrorKind; message: string };
+  | { type: 'consumed'; job: number; bytes: number }
+  | { type: 'done'; job: number; result: ExtractedLayer }
+  | { type: 'failed'; job: number; kind: ErrorKind; message: string };
+
+/** How long a worker waits for the next extraction before it stops. */
+export const IDLE_WORKER_MS = 1000;
+/** Workers kept waiting at most (two extractions run at once during a load). */
+const MAX_IDLE_WORKERS = 2;
+
+interface IdleWorker {
+  worker: Worker;
+  href: string;
+  timer: NodeJS.Timeout;
+  /** Removes it from the pool if it dies while waiting. */
+  onGone: () => void;
+}
+
+const idleWorkers: IdleWorker[] = [];
+let lastJob = 0;
+
+/** An idle worker started from `url`, or a new one. */
+function takeWorker(url: URL): Worker {
+  const index = idleWorkers.findIndex((w) => w.href === url.href);
+  if (index === -1) return new Worker(url);
+  const [idle] = idleWorkers.splice(index, 1) as [IdleWorker];
+  clearTimeout(idle.timer);
+  idle.worker.off('exit', idle.onGone).off('error', idle.onGone);
+  idle.worker.ref();
+  return idle.worker;
+}
+
+/** Keeps `worker` (whose extraction succeeded) for the next extraction, or stops it. */
+function keepWorker(url: URL, worker: Worker): void {
+  if (idleWorkers.length >= MAX_IDLE_WORKERS) {
+    void worker.terminate();
+    return;
+  }
+  const idle: IdleWorker = {
+    worker,
+    href: url.href,
+    timer: setTimeout(() => {
+      forget();
+      void worker.terminate();
+    }, IDLE_WORKER_MS),
+    onGone: () => forget(),
+  };
+  const forget = () => {
+    const index = idleWorkers.indexOf(idle);
+    if (index !== -1) idleWorkers.splice(index, 1);
+    clearTimeout(idle.timer);
+  };
+  idle.timer.unref();
+  // A waiting worker keeps neither the process nor an unhandled error alive.
+  worker.unref();
+  worker.once('exit', idle.onGone).once('error', idle.onGone);
+  idleWorkers.push(idle);
+}
+
+/**
+ * Stops the extraction workers waiting for work now (they stop by themselves after
+ * IDLE_WORKER_MS, and never keep the process alive meanwhile).
+ */
+export async function stopIdleExtractionWorkers(): Promise<void> {
+  const workers = idleWorkers.splice(0);
+  for (const idle of workers) clearTimeout(idle.timer);
+  await Promise.all(workers.map((idle) => idle.worker.terminate()));
+}
 
 const BATCH_BYTES = 1024 * 1024;
 const MAX_IN_FLIGHT_BYTES = 8 * BATCH_BYTES;
@@ -74,10 +146,10 @@ function findWorker(): URL | null {
 }
 
 /**
- * Extracts `tar` into `root` in a new worker thread started from `url`. Settles only after the
- * thread has stopped, so nothing writes into `root` anymore when the caller cleans up after a
- * failure. Failures are the TsdockerErrors the extraction raised (kind and message); `tar` is
- * destroyed in every case, as extractLayer does.
+ * Extracts `tar` into `root` in a worker thread started from `url` (an idle one if there is one).
+ * Settles with a failure only after the thread has stopped, so nothing writes into `root` anymore
+ * when the caller cleans up. Failures are the TsdockerErrors the extraction raised (kind and
+ * message); `tar` is destroyed in every case, as extractLayer does.
  */
 export function extractInWorker(
   url: URL,
@@ -86,16 +158,11 @@ export function extractInWorker(
   opts: { whiteouts?: WhiteoutMode; umask: number | null },
 ): Promise<ExtractedLayer> {
   const file = followedFile(tar);
+  const job = ++lastJob;
   return new Promise((resolve, reject) => {
-    const workerData: ExtractWorkerData = {
-      root,
-      whiteouts: opts.whiteouts ?? 'apply',
-      umask: opts.umask,
-      file: file?.path ?? null,
-    };
     let worker: Worker;
     try {
-      worker = new Worker(url, { workerData });
+      worker = takeWorker(url);
     } catch (err) {
       tar.destroy();
       reject(internal(`starting the layer extraction worker: ${(err as Error).message}`, err));
@@ -110,10 +177,17 @@ export function extractInWorker(
       if (settled) return;
       settled = true;
       unwatch();
+      worker.off('message', onMessage).off('error', onError).off('exit', onExit);
       tar.off('data', onData);
       tar.destroy();
+      if ('result' in outcome) {
+        // The worker wrote everything before it said so: it can take the next extraction.
+        keepWorker(url, worker);
+        resolve(outcome.result);
+        return;
+      }
       // terminate() resolves once the thread has exited: it writes nothing after that.
-      const report = () => ('result' in outcome ? resolve(outcome.result) : reject(outcome.error));
+      const report = () => reject(outcome.error);
       worker.terminate().then(report, report);
     };
 
@@ -123,7 +197,7 @@ export function extractInWorker(
     const flush = () => {
       if (batch === null || filled === 0) return;
       const buffer = batch.buffer as ArrayBuffer;
-      post({ type: 'data', buffer, length: filled }, [buffer]);
+      post({ type: 'data', job, buffer, length: filled }, [buffer]);
       inFlight += filled;
       batch = null;
       filled = 0;
@@ -139,7 +213,8 @@ export function extractInWorker(
       }
       if (inFlight >= MAX_IN_FLIGHT_BYTES) tar.pause();
     };
-    worker.on('message', (message: FromExtractWorker) => {
+    const onMessage = (message: FromExtractWorker) => {
+      if (message.job !== job) return; // an earlier extraction's, late
       switch (message.type) {
         case 'consumed':
           inFlight -= message.bytes;
@@ -152,25 +227,31 @@ export function extractInWorker(
           settle({ error: new TsdockerError(message.kind, message.message) });
           break;
       }
-    });
-    worker.on('error', (err) => {
+    };
+    const onError = (err: Error) => {
       settle({ error: internal(`layer extraction worker failed: ${err.message}`, err) });
-    });
-    worker.on('exit', (code) => {
+    };
+    const onExit = (code: number) => {
       settle({ error: internal(`layer extraction worker exited (code ${code}) before it finished`) });
+    };
+    worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+    post({
+      type: 'start',
+      job,
+      extraction: { root, whiteouts: opts.whiteouts ?? 'apply', umask: opts.umask, file: file?.path ?? null },
     });
 
     if (file) {
       // The worker reads the file; `tar` is only destroyed at the end (never read).
       unwatch = file.watch((growth) => {
         if (growth.state === 'failed')
-          post({ type: 'abort', message: growth.error?.message ?? 'the input failed' });
-        else post({ type: 'grown', written: growth.written, complete: growth.state === 'complete' });
+          post({ type: 'abort', job, message: growth.error?.message ?? 'the input failed' });
+        else post({ type: 'grown', job, written: growth.written, complete: growth.state === 'complete' });
       });
       // Destroyed by its owner (a load that stopped this layer): the extraction fails as it would.
       tar.on('error', () => {}); // reported by the close below
       tar.once('close', () => {
-        if (!settled) post({ type: 'abort', message: 'the input was closed' });
+        if (!settled) post({ type: 'abort', job, message: 'the input was closed' });
       });
       return;
     }
@@ -182,11 +263,11 @@ export function extractInWorker(
     finished(tar, (err) => {
       if (settled) return;
       if (err) {
-        post({ type: 'abort', message: err.message });
+        post({ type: 'abort', job, message: err.message });
         return;
       }
       flush();
-      post({ type: 'end' });
+      post({ type: 'end', job });
     });
   });
 }

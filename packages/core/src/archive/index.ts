@@ -15,6 +15,7 @@ export {
   extractLayer,
   type LayerEntryType,
 } from './extract.js';
+export { IDLE_WORKER_MS, stopIdleExtractionWorkers } from './extract-in-worker.js';
 export { followedFile, GrowingFile, type GrowthState } from './growing-file.js';
 export { type PackDirectoryOptions, packDirectory } from './pack.js';
 export { makeSpecialFile, type SpecialFileType, setExtendedAttributes } from './special-files.js';

@@ -4,8 +4,14 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import type { Worker } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
-import { type ExtractedEntry, extractLayer, TsdockerError } from '@tsdocker/core';
-import { describe, expect, it } from 'vitest';
+import {
+  type ExtractedEntry,
+  extractLayer,
+  IDLE_WORKER_MS,
+  stopIdleExtractionWorkers,
+  TsdockerError,
+} from '@tsdocker/core';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { buildTar, extractions, tarStreamOf, useTempDirs } from './helpers.js';
 
 const T = new Date(1_600_000_000_000);
@@ -393,6 +399,8 @@ describe('extractLayer, in the calling thread', () => {
 
 describe('extractLayer with worker: true', () => {
   const tempDir = useTempDirs();
+  // Workers other tests left waiting would be reused, and counted as not started here.
+  beforeEach(() => stopIdleExtractionWorkers());
 
   /** Runs `work`, returning the worker threads started meanwhile. */
   async function workersStartedBy(work: () => Promise<unknown>): Promise<Worker[]> {
@@ -407,7 +415,7 @@ describe('extractLayer with worker: true', () => {
     return started;
   }
 
-  it('extracts in a worker thread of its own, stopped when the promise settles', async () => {
+  it('extracts in a worker thread, which waits a moment for the next extraction and then stops', async () => {
     const root = await tempDir();
     // Files larger than a batch, and chunks that straddle batches.
     const big = Buffer.alloc(3 * 1024 * 1024 + 7, 7);
@@ -423,13 +431,28 @@ describe('extractLayer with worker: true', () => {
       result = await extractLayer(root, Readable.from(chunks), { worker: true });
     });
     expect(started).toHaveLength(1);
-    expect(started[0]?.threadId).toBe(-1); // exited
     expect(result).toEqual({ bytes: big.length + 1, treeSize: big.length + 1 });
     expect((await readFile(join(root, 'big'))).equals(big)).toBe(true);
     expect((await stat(join(root, 'big'))).mode & 0o7777).toBe(0o640);
+    // The next extraction reuses it (no new thread), and gets only its own result.
+    const again = await tempDir();
+    const reused = await workersStartedBy(async () => {
+      expect(
+        await extractLayer(again, await tarStreamOf([{ name: 'x', body: 'xy' }]), { worker: true }),
+      ).toEqual({
+        bytes: 2,
+        treeSize: 2,
+      });
+    });
+    expect(reused).toEqual([]);
+    expect(await readdir(again)).toEqual(['x']);
+    expect(started[0]?.threadId).not.toBe(-1); // still waiting
+    // Idle for a second, it stops: an idle daemon keeps no extraction thread.
+    await new Promise((resolve) => setTimeout(resolve, IDLE_WORKER_MS + 500));
+    expect(started[0]?.threadId).toBe(-1);
   });
 
-  it('stops its worker when the extraction fails', async () => {
+  it('stops its worker at once when the extraction fails', async () => {
     const root = await tempDir();
     let err: unknown;
     const started = await workersStartedBy(async () => {
