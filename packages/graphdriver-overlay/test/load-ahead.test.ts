@@ -90,9 +90,9 @@ async function imagesOn(driver: OverlayDriver, dataRoot: string) {
   return { svc, moved };
 }
 
-function load(svc: GraphImageService, archive: Buffer): Promise<void> {
+function load(svc: GraphImageService, archive: Buffer, chunk = 64 * 1024): Promise<void> {
   const parts: Buffer[] = [];
-  for (let i = 0; i < archive.length; i += 64 * 1024) parts.push(archive.subarray(i, i + 64 * 1024));
+  for (let i = 0; i < archive.length; i += chunk) parts.push(archive.subarray(i, i + chunk));
   return svc.load({ source: Readable.from(parts), quiet: true });
 }
 
@@ -276,6 +276,17 @@ describe('docker load on overlay2, applying ahead: the edges', () => {
     const wrongName = `blobs/sha256/${'0'.repeat(64)}`;
     await expect(load(svc, await archiveWith(wrongName))).rejects.toThrow('does not match its content');
     expect(await driverLayers(driver)).toEqual(layersBefore);
+  });
+
+  it('a layer is recognised however the upload is cut, even into 100-byte pieces', async () => {
+    const root = await tempRoot();
+    const driver = await openDriver(root);
+    const { svc, moved } = await imagesOn(driver, join(root, 'images'));
+    const base = await tarOf([{ name: 'one', body: big('one') }]);
+    const child = await tarOf([{ name: 'two', body: big('two') }]);
+    await load(svc, await archiveOf([base, child]), 100);
+    expect(moved).toHaveLength(1);
+    expect(await seen(svc, 'ahead', ['one', 'two'])).not.toContain(null);
   });
 
   it('two loads of one archive at once both succeed and share the layers', async () => {

@@ -59,6 +59,8 @@ type ArchiveNode =
 
 /** Far more than any image archive needs (a few files per layer); bounds the in-memory map. */
 export const MAX_ARCHIVE_ENTRIES = 100_000;
+/** How much of a file a follower is shown before it decides (a tar header). */
+const FOLLOWER_HEAD_BYTES = 512;
 /** Spooled entries are written in pieces of about this size. */
 const SPOOL_WRITE_BYTES = 1024 * 1024;
 /** …or of this many chunks (below the kernel's IOV_MAX). */
@@ -204,7 +206,25 @@ export class ArchiveSpool {
     } catch (err) {
       throw internal(`spooling ${what}: ${(err as Error).message}`, err);
     }
-    let growing: GrowingFile | null = null;
+    let growing = null as GrowingFile | null; // set by offerToFollower
+    // The follower is shown the file's first bytes once FOLLOWER_HEAD_BYTES have arrived (however
+    // the network cut them), before anything is written.
+    let head: Buffer[] | null = this.#follower ? [] : null;
+    let headBytes = 0;
+    /** Returns true when it hashed the head (the hash was asked for only now). */
+    const offerToFollower = (): boolean => {
+      const shown = head ?? [];
+      head = null;
+      if (!this.#follower) return false;
+      const candidate = new GrowingFile(file);
+      const follow = this.#follower({ path, size, head: Buffer.concat(shown) }, candidate);
+      if (follow === null) return false;
+      growing = candidate;
+      if (!follow.digest || hash) return false;
+      hash = createHash('sha256');
+      for (const part of shown) hash.update(part);
+      return true;
+    };
     // Chunks are written in batches: one write per network-sized chunk is latency-bound. One
     // batch is written while the next is read, so receiving never waits for the disk unless it
     // is a whole batch ahead.
@@ -237,13 +257,13 @@ export class ArchiveSpool {
         }
         if (next.done) break;
         const chunk = next.value as Buffer;
-        if (written === 0 && this.#follower) {
-          growing = new GrowingFile(file);
-          const follow = this.#follower({ path, size, head: chunk }, growing);
-          if (follow === null) growing = null;
-          else if (follow.digest) hash ??= createHash('sha256');
+        let hashed = false;
+        if (head !== null) {
+          head.push(chunk);
+          headBytes += chunk.length;
+          if (headBytes >= Math.min(FOLLOWER_HEAD_BYTES, size)) hashed = offerToFollower();
         }
-        hash?.update(chunk);
+        if (!hashed) hash?.update(chunk);
         written += chunk.length;
         pending.push(chunk);
         pendingBytes += chunk.length;
