@@ -9,7 +9,9 @@
  * 2. every index, config and layer reference is read and checked (sizes capped, digests and
  *    paths validated) before anything is stored;
  * 3. missing layers are applied, each checked against its diff id before it is committed
- *    (layers already present are reused); the layers are held by this load until step 4;
+ *    (layers already present are reused); the layers are held by this load until step 4.
+ *    Where the storage driver allows it, a layer was already applied during step 1, while the
+ *    archive arrived (load-speculation.ts), and is only moved onto its parent here;
  * 4. images and tags are created under the image service's lock, and undone if any fails.
  * Whatever layers no image took are freed when this load lets go of them; the spool is removed
  * on every path.
