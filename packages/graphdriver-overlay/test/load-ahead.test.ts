@@ -278,6 +278,29 @@ describe('docker load on overlay2, applying ahead: the edges', () => {
     expect(await driverLayers(driver)).toEqual(layersBefore);
   });
 
+  it('a load that is not quiet reports each prepared layer as loaded, then the tag', async () => {
+    const root = await tempRoot();
+    const driver = await openDriver(root);
+    const { svc, moved } = await imagesOn(driver, join(root, 'images'));
+    const base = await tarOf([{ name: 'one', body: big('one') }]);
+    const child = await tarOf([{ name: 'two', body: big('two') }]);
+    const archive = await archiveOf([base, child]);
+    const messages: Array<Record<string, unknown>> = [];
+    await svc.load({
+      source: Readable.from([archive]),
+      quiet: false,
+      progress: (m) => messages.push(m as Record<string, unknown>),
+    });
+    expect(moved).toHaveLength(1);
+    const layerLines = messages.filter((m) => m.status === 'Loading layer');
+    expect(layerLines.map((m) => m.id)).toEqual([sha(base).slice(7, 19), sha(child).slice(7, 19)]);
+    for (const line of layerLines) {
+      const detail = line.progressDetail as { current: number; total: number };
+      expect(detail.current).toBe(detail.total);
+    }
+    expect(messages.at(-1)).toEqual({ stream: 'Loaded image: ahead:latest\n' });
+  });
+
   it('a layer is recognised however the upload is cut, even into 100-byte pieces', async () => {
     const root = await tempRoot();
     const driver = await openDriver(root);
