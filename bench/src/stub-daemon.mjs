@@ -36,8 +36,6 @@ export class StubDaemon {
     mkdirSync(join(root, 'cli-config'), { recursive: true });
     // The same environment the daemons' CLI gets, only DOCKER_HOST and DOCKER_CONFIG differ.
     this.env = cliEnv(`unix://${this.socket}`, join(root, 'cli-config'));
-    /** @type {Record<string, number>} `METHOD /path` (version prefix and query stripped) → count */
-    this.requests = {};
     this.server = createServer((req, res) => {
       // Read the body (create sends its config) before answering, as a daemon must.
       req.resume();
@@ -67,8 +65,6 @@ export class StubDaemon {
   /** @param {import('node:http').IncomingMessage} req @param {import('node:http').ServerResponse} res */
   answer(req, res) {
     const path = (req.url ?? '').split('?')[0].replace(/^\/v\d+\.\d+/, '');
-    const key = `${req.method} ${path}`;
-    this.requests[key] = (this.requests[key] ?? 0) + 1;
     if (path === '/_ping' && (req.method === 'GET' || req.method === 'HEAD')) {
       const ok = req.method === 'GET' ? 'OK' : '';
       res.writeHead(200, { ...PING_HEADERS, 'Content-Length': ok.length });

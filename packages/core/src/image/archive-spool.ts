@@ -43,9 +43,10 @@ export interface SpooledFile {
 }
 
 /**
- * Told of each regular file of the archive as it starts arriving, with its first bytes: it may
- * follow the file while it is spooled (`file.follow()`). Returns null to leave the file alone,
- * or whether the spool should compute the file's sha256 (`file.digest`, once complete).
+ * Told of each regular file of the archive as it starts arriving, with its first 512 bytes (all
+ * of a smaller file), before any is written: it may follow the file while it is spooled
+ * (`file.follow()`). Returns null to leave the file alone, or whether the spool should compute
+ * the file's sha256 (`file.digest`, once complete).
  */
 export type SpoolFollower = (
   entry: { path: string; size: number; head: Buffer },
