@@ -237,13 +237,7 @@ export class OverlayDriver implements DiffGraphDriver {
   async mountPlan(id: string): Promise<MountPlan> {
     const lowers = await this.lowersOf(id);
     if (lowers === null) throw invalidArgument(`layer ${id} has no parent, so nothing to mount`);
-    const readonly = await lstat(join(this.layerDir(id), 'committed')).then(
-      () => true,
-      (err: unknown) => {
-        if (isNotFound(err)) return false;
-        throw err;
-      },
-    );
+    const readonly = await pathExists(join(this.layerDir(id), 'committed'));
     const prefix = this.features.mountOptionsPrefix;
     const build = (layer: string, lowerDirs: string[]) =>
       readonly

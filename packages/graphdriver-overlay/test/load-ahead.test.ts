@@ -129,11 +129,25 @@ function chainIdOf(diffIds: string[]): string {
   return chain;
 }
 
-describe('docker load on overlay2 applies layers while the archive arrives', () => {
-  const { tempRoot, openDriver } = useTempRoots();
+/** A file body over the size worth applying ahead, incompressible (a gzip layer of it stays so). */
+const big = (tag: string) => Buffer.concat([randomBytes(MiB), Buffer.from(tag)]);
 
-  // Incompressible: a gzip layer of it stays above the size worth applying ahead.
-  const big = (tag: string) => Buffer.concat([randomBytes(MiB), Buffer.from(tag)]);
+/** A fresh root with an overlay driver and the image service over it (`setParent` counted). */
+async function freshImages(roots: ReturnType<typeof useTempRoots>) {
+  const root = await roots.tempRoot();
+  const driver = await roots.openDriver(root);
+  const dataRoot = join(root, 'images');
+  return { root, driver, dataRoot, ...(await imagesOn(driver, dataRoot)) };
+}
+
+/** No driver layer and no load spool are left. */
+async function expectNothingLeft(driver: OverlayDriver, dataRoot: string): Promise<void> {
+  expect(await driverLayers(driver)).toEqual([]);
+  expect(await readdir(join(dataRoot, 'image', 'overlay2', 'layerdb', 'tmp'))).toEqual([]);
+}
+
+describe('docker load on overlay2 applies layers while the archive arrives', () => {
+  const roots = useTempRoots();
 
   async function twoLayers() {
     const base = await tarOf([
@@ -152,9 +166,7 @@ describe('docker load on overlay2 applies layers while the archive arrives', () 
   }
 
   it('uses the prepared layers, moves the child onto its parent, and the container sees the stack', async () => {
-    const root = await tempRoot();
-    const driver = await openDriver(root);
-    const { svc, moved } = await imagesOn(driver, join(root, 'images'));
+    const { svc, moved, driver } = await freshImages(roots);
     const { base, child } = await twoLayers();
     await load(svc, await archiveOf([base, child]));
     // Both layers were applied ahead; only the child needed moving.
@@ -169,9 +181,7 @@ describe('docker load on overlay2 applies layers while the archive arrives', () 
   });
 
   it('a gzip layer is prepared too; loading the image again applies nothing', async () => {
-    const root = await tempRoot();
-    const driver = await openDriver(root);
-    const { svc, moved } = await imagesOn(driver, join(root, 'images'));
+    const { svc, moved, driver, dataRoot } = await freshImages(roots);
     const { base, child } = await twoLayers();
     // The child is the gzip one: it is moved onto its parent only if it was prepared.
     const archive = await archiveOf([base, gzipSync(child)]);
@@ -182,45 +192,36 @@ describe('docker load on overlay2 applies layers while the archive arrives', () 
     await load(svc, archive);
     expect(moved).toHaveLength(1);
     expect(await driverLayers(driver)).toHaveLength(2);
-    expect(await readdir(join(root, 'images', 'image', 'overlay2', 'layerdb', 'tmp'))).toEqual([]);
+    expect(await readdir(join(dataRoot, 'image', 'overlay2', 'layerdb', 'tmp'))).toEqual([]);
   });
 
   it('a layer with an unsafe entry fails the load as before, and nothing is left', async () => {
-    const root = await tempRoot();
-    const driver = await openDriver(root);
-    const { svc } = await imagesOn(driver, join(root, 'images'));
+    const { svc, driver, dataRoot, root } = await freshImages(roots);
     const evil = await tarOf([
       { name: 'big', body: big('evil') },
       { name: '../escape', body: 'out' },
     ]);
     await expect(load(svc, await archiveOf([evil]))).rejects.toMatchObject({ kind: 'invalid-argument' });
-    expect(await driverLayers(driver)).toEqual([]);
-    expect(await readdir(join(root, 'images', 'image', 'overlay2', 'layerdb', 'tmp'))).toEqual([]);
+    await expectNothingLeft(driver, dataRoot);
     await expect(readdir(join(root, 'escape'))).rejects.toThrow();
   });
 
   it('a diff id that does not match fails with moby’s message, and nothing is left', async () => {
-    const root = await tempRoot();
-    const driver = await openDriver(root);
-    const { svc } = await imagesOn(driver, join(root, 'images'));
+    const { svc, driver, dataRoot } = await freshImages(roots);
     const { base } = await twoLayers();
     const wrong = sha(Buffer.from('another layer'));
     await expect(load(svc, await archiveOf([base], { diffIds: [wrong] }))).rejects.toThrow(
       `invalid diffID for layer 0: expected "${wrong}", got "${sha(base)}"`,
     );
-    expect(await driverLayers(driver)).toEqual([]);
-    expect(await readdir(join(root, 'images', 'image', 'overlay2', 'layerdb', 'tmp'))).toEqual([]);
+    await expectNothingLeft(driver, dataRoot);
   });
 });
 
 describe('docker load on overlay2, applying ahead: the edges', () => {
-  const { tempRoot, openDriver } = useTempRoots();
-  const big = (tag: string) => Buffer.concat([randomBytes(MiB), Buffer.from(tag)]);
+  const roots = useTempRoots();
 
   it('a client that hangs up in the middle of a layer fails the load and leaves nothing', async () => {
-    const root = await tempRoot();
-    const driver = await openDriver(root);
-    const { svc } = await imagesOn(driver, join(root, 'images'));
+    const { svc, driver, dataRoot } = await freshImages(roots);
     const layer = await tarOf([
       { name: 'a', body: big('a') },
       { name: 'b', body: big('b') },
@@ -234,14 +235,11 @@ describe('docker load on overlay2, applying ahead: the edges', () => {
       },
     });
     await expect(svc.load({ source, quiet: true })).rejects.toThrow();
-    expect(await driverLayers(driver)).toEqual([]);
-    expect(await readdir(join(root, 'images', 'image', 'overlay2', 'layerdb', 'tmp'))).toEqual([]);
+    await expectNothingLeft(driver, dataRoot);
   });
 
   it('the Docker 25+ layout (layers as blobs): prepared from the blob, and a blob not matching its name is refused', async () => {
-    const root = await tempRoot();
-    const driver = await openDriver(root);
-    const { svc, moved } = await imagesOn(driver, join(root, 'images'));
+    const { svc, moved, driver } = await freshImages(roots);
     const base = await tarOf([{ name: 'base', body: big('base') }]);
     const child = await tarOf([{ name: 'child', body: big('child') }]);
     const config = Buffer.from(
@@ -279,9 +277,7 @@ describe('docker load on overlay2, applying ahead: the edges', () => {
   });
 
   it('a load that is not quiet reports each prepared layer as loaded, then the tag', async () => {
-    const root = await tempRoot();
-    const driver = await openDriver(root);
-    const { svc, moved } = await imagesOn(driver, join(root, 'images'));
+    const { svc, moved } = await freshImages(roots);
     const base = await tarOf([{ name: 'one', body: big('one') }]);
     const child = await tarOf([{ name: 'two', body: big('two') }]);
     const archive = await archiveOf([base, child]);
@@ -302,9 +298,7 @@ describe('docker load on overlay2, applying ahead: the edges', () => {
   });
 
   it('a layer is recognised however the upload is cut, even into 100-byte pieces', async () => {
-    const root = await tempRoot();
-    const driver = await openDriver(root);
-    const { svc, moved } = await imagesOn(driver, join(root, 'images'));
+    const { svc, moved } = await freshImages(roots);
     const base = await tarOf([{ name: 'one', body: big('one') }]);
     const child = await tarOf([{ name: 'two', body: big('two') }]);
     await load(svc, await archiveOf([base, child]), 100);
@@ -313,9 +307,7 @@ describe('docker load on overlay2, applying ahead: the edges', () => {
   });
 
   it('two loads of one archive at once both succeed and share the layers', async () => {
-    const root = await tempRoot();
-    const driver = await openDriver(root);
-    const { svc } = await imagesOn(driver, join(root, 'images'));
+    const { svc, driver } = await freshImages(roots);
     const base = await tarOf([{ name: 'one', body: big('one') }]);
     const child = await tarOf([{ name: 'two', body: big('two') }]);
     const archive = await archiveOf([base, child]);
@@ -325,10 +317,7 @@ describe('docker load on overlay2, applying ahead: the edges', () => {
   });
 
   it('a prepared layer a crash left behind is removed when the store opens again', async () => {
-    const root = await tempRoot();
-    const driver = await openDriver(root);
-    const dataRoot = join(root, 'images');
-    const { svc } = await imagesOn(driver, dataRoot);
+    const { svc, driver, dataRoot } = await freshImages(roots);
     const layer = await tarOf([{ name: 'f', body: 'f' }]);
     // Prepared, never committed nor discarded: what a daemon killed mid-load leaves.
     const prepared = await svc.layers.prepareBase(async (keepAt, apply) => {

@@ -29,7 +29,7 @@ import type { Digest } from './digest.js';
 import { applyKeepingCopy, type LayerStore, type PreparedLayer } from './layer-store.js';
 
 /** Smaller layers are applied after the archive has been read: a worker thread costs ~40 ms. */
-export const MIN_PREPARED_LAYER_BYTES = 1024 * 1024;
+const MIN_PREPARED_LAYER_BYTES = 1024 * 1024;
 /** Layers applied at once; more wait for a turn (each is one worker thread writing files). */
 const MAX_RUNNING = 2;
 /**

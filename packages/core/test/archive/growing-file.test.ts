@@ -78,15 +78,20 @@ describe('extractLayer (worker) of a followed file', () => {
     ]);
   }
 
-  it('the worker reads the file itself as it grows, and extracts the whole layer', async () => {
+  /** An empty growing file, and a worker extraction into a fresh root following it. */
+  async function extractionFollowing() {
     const dir = await tempDir();
     const path = join(dir, 'layer.tar');
     await writeFile(path, '');
     const root = join(dir, 'root');
     await mkdir(root);
-    const tar = await layerInPieces();
     const file = new GrowingFile(path);
     const extracting = extractLayer(root, file.follow(), { worker: true });
+    return { root, file, extracting, tar: await layerInPieces() };
+  }
+
+  it('the worker reads the file itself as it grows, and extracts the whole layer', async () => {
+    const { root, file, extracting, tar } = await extractionFollowing();
     for (let at = 0; at < tar.length; at += 65_536) {
       await tick();
       await append(file, tar.subarray(at, at + 65_536));
@@ -99,14 +104,7 @@ describe('extractLayer (worker) of a followed file', () => {
   });
 
   it('a writer that fails half-way fails the extraction', async () => {
-    const dir = await tempDir();
-    const path = join(dir, 'layer.tar');
-    await writeFile(path, '');
-    const root = join(dir, 'root');
-    await mkdir(root);
-    const tar = await layerInPieces();
-    const file = new GrowingFile(path);
-    const extracting = extractLayer(root, file.follow(), { worker: true });
+    const { file, extracting, tar } = await extractionFollowing();
     await append(file, tar.subarray(0, 100_000));
     file.fail(new Error('the client hung up'));
     // As with a piped input that fails: the entry being written is reported truncated.
