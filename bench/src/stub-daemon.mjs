@@ -37,7 +37,7 @@ export class StubDaemon {
     // The same environment the daemons' CLI gets, only DOCKER_HOST and DOCKER_CONFIG differ.
     this.env = cliEnv(`unix://${this.socket}`, join(root, 'cli-config'));
     this.server = createServer((req, res) => {
-      // Read the body (create sends its config) before answering, as a daemon must.
+      // Read the body (create sends its config, load its archive) before answering, as a daemon must.
       req.resume();
       req.on('end', () => this.answer(req, res));
     });
