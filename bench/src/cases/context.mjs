@@ -42,6 +42,17 @@ export function ratioRow(r) {
 }
 
 /**
+ * How a floor's note ends: whether `target` is below the floor's `ratio` (the same words for
+ * every case that measures one).
+ * @param {number} target @param {number} ratio
+ */
+export function floorVerdict(target, ratio) {
+  return target < ratio
+    ? `: the target ${target} is below that floor`
+    : ` (the target ${target} is not below it)`;
+}
+
+/**
  * A row for a case that could not be measured on tsdocker or at all.
  * @param {string} id @param {string} label @param {string} why @param {number | null} [target]
  * @returns {Row}

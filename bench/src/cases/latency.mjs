@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { formatMs, summarize } from '../stats.mjs';
 import { withStubDaemon } from '../stub-daemon.mjs';
-import { ratioRow } from './context.mjs';
+import { floorVerdict, ratioRow } from './context.mjs';
 
 /**
  * @typedef {import('./context.mjs').BenchContext} BenchContext
@@ -163,10 +163,7 @@ function withCliFloor(row, samples) {
     note += ' (no dockerd in this run to set it against)';
   } else {
     note += ` = ${ratio.toFixed(2)} × dockerd's, the lowest ratio any daemon can reach with this CLI`;
-    if (row.target !== null)
-      note += targetBelow
-        ? `: the target ${row.target} is below that floor`
-        : ` (the target ${row.target} is not below it)`;
+    if (row.target !== null) note += floorVerdict(row.target, ratio);
   }
   const cliFloor = {
     what: 'the same creates, same CLI and environment, against a stub daemon answering at once',

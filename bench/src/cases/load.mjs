@@ -29,7 +29,7 @@ import { mustRun } from '../commands.mjs';
 import { writeLoadArchive } from '../images.mjs';
 import { formatBytes, formatMs, summarize } from '../stats.mjs';
 import { withStubDaemon } from '../stub-daemon.mjs';
-import { ratioRow, unavailableRow } from './context.mjs';
+import { floorVerdict, ratioRow, unavailableRow } from './context.mjs';
 
 /**
  * @typedef {import('./context.mjs').BenchContext} BenchContext
@@ -168,7 +168,15 @@ export async function loadCase(ctx) {
   const ref = samples.ref.length ? summarize(samples.ref) : null;
   const label = `load ${ctx.opts.loadMb} MiB image`;
   const floor = loadFloor(samples.floor, tar.median, TARGET);
-  const detail = { samples, tar, tsd, ref, floor, layerBytes: image.layerBytes, files: image.files };
+  const detail = {
+    samples,
+    tar,
+    tsd,
+    ref,
+    floor: floor.detail,
+    layerBytes: image.layerBytes,
+    files: image.files,
+  };
   const rows = [];
   if (tsdProblem) {
     rows.push({
@@ -221,25 +229,22 @@ export async function loadCase(ctx) {
 }
 
 /**
- * The floor's figures and the note that states them: its median as a share of `tar -x`'s, and
- * whether `target` is below it.
+ * The floor's figures for the JSON, and the note that states them: its median as a share of
+ * `tar -x`'s, and whether `target` is below it.
  * @param {number[]} samples @param {number} tarMedian @param {number} target
  */
 function loadFloor(samples, tarMedian, target) {
   const floor = summarize(samples);
   const ratio = floor.median / tarMedian;
-  const targetBelowFloor = target < ratio;
   const note =
     `the work of a load done by native tools — tar -x, the docker CLI's upload to a stub daemon and a sha256 ` +
     `of the layer, side by side — takes ${formatMs(floor.median)} = ${ratio.toFixed(2)} × tar -x, the floor under a daemon's ratio` +
-    (targetBelowFloor
-      ? `: the target ${target} is below that floor`
-      : ` (the target ${target} is not below it)`);
-  return {
+    floorVerdict(target, ratio);
+  const detail = {
     what: 'tar -x of the layer, docker load -i to a stub daemon that reads and drops the upload, and a sha256 of the layer, started together; until the last ends',
     ...floor,
     ratioToTar: ratio,
-    targetBelowFloor,
-    note,
+    targetBelowFloor: target < ratio,
   };
+  return { detail, note };
 }
